@@ -1,0 +1,3 @@
+from tugi.cli import main
+
+main()

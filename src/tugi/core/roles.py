@@ -1,0 +1,88 @@
+"""The app roles and what each may do.
+
+Each role is a Django group whose permissions are set here, in code, and synced after every
+migrate, so that what a role may do is reviewed like any other change.
+"""
+
+from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class AppRole(StrEnum):
+    """The roles a Tugi user can hold; a user may hold several."""
+
+    REQUESTER = "requester"
+    DESK_AGENT = "desk_agent"
+    DOMAIN_SPECIALIST = "domain_specialist"
+    APPROVER = "approver"
+    SYSTEM_OWNER = "system_owner"
+    AUDITOR = "auditor"
+    ADMINISTRATOR = "administrator"
+
+
+ROLE_LABELS = {
+    AppRole.REQUESTER: _("Requester"),
+    AppRole.DESK_AGENT: _("Desk agent"),
+    AppRole.DOMAIN_SPECIALIST: _("Domain specialist"),
+    AppRole.APPROVER: _("Approver"),
+    AppRole.SYSTEM_OWNER: _("System owner"),
+    AppRole.AUDITOR: _("Auditor"),
+    AppRole.ADMINISTRATOR: _("Administrator"),
+}
+
+_READ_ORG = [
+    "people.view_person",
+    "people.view_orgunit",
+    "people.view_position",
+    "people.view_jobdescription",
+]
+
+# Least privilege: a requester holds no permission at all and sees only their own record.
+ROLE_PERMISSIONS: dict[AppRole, list[str]] = {
+    AppRole.REQUESTER: [],
+    AppRole.DESK_AGENT: [
+        *_READ_ORG,
+        "people.add_person",
+        "people.change_person",
+        "people.view_personal_code",
+    ],
+    AppRole.DOMAIN_SPECIALIST: ["people.view_person", "people.view_orgunit"],
+    AppRole.APPROVER: _READ_ORG,
+    AppRole.SYSTEM_OWNER: _READ_ORG,
+    AppRole.AUDITOR: [*_READ_ORG, "core.view_auditevent", "people.view_personal_code"],
+    # The administrator runs the organisation data and the users, but does not read the audit log:
+    # that separation is what lets the auditor check the administrator.
+    AppRole.ADMINISTRATOR: [
+        *_READ_ORG,
+        "people.add_person",
+        "people.change_person",
+        "people.add_orgunit",
+        "people.change_orgunit",
+        "people.add_position",
+        "people.change_position",
+        "people.add_jobdescription",
+        "people.change_jobdescription",
+        "people.view_personal_code",
+        "core.manage_users",
+        "core.manage_api_tokens",
+    ],
+}
+
+
+def sync_role_groups(sender: Any = None, **kwargs: Any) -> None:
+    """Create one group per app role and give it exactly the permissions listed above."""
+    from django.contrib.auth.models import Group, Permission
+
+    wanted = {p for perms in ROLE_PERMISSIONS.values() for p in perms}
+    by_name = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type")
+        if f"{p.content_type.app_label}.{p.codename}" in wanted
+    }
+    if len(by_name) < len(wanted):
+        return  # the apps defining them are not migrated yet; a later post_migrate completes it
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role.value)
+        group.permissions.set([by_name[p] for p in perms])

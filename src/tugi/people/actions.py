@@ -1,0 +1,308 @@
+"""Actions on people and organisation: the only code that writes these tables.
+
+Each action checks permission, validates, writes the change and its audit event in one
+transaction, and raises ValidationError naming the field and the reason when input is bad, in
+which case nothing is saved.
+"""
+
+import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Concat, Length, Substr
+from django.db.models import F, Value
+from django.utils.translation import gettext as _
+
+from tugi.core import audit
+from tugi.core.permissions import require
+from tugi.core.text import fold
+from tugi.people.models import Duty, JobDescription, OrgUnit, Person, Position
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+ORG_UNIT_FIELDS = ["name", "name_en", "code", "kind", "parent", "head", "active"]
+POSITION_FIELDS = ["title", "title_en", "code", "org_unit", "active"]
+PERSON_FIELDS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "personal_code",
+    "foreign_id_country",
+    "foreign_id_code",
+    "org_unit",
+    "position",
+    "manager",
+    "employment_start",
+    "employment_end",
+    "status",
+    "user",
+]
+
+
+def _assign(obj: Any, data: dict[str, Any], allowed: list[str]) -> None:
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ValidationError({name: _("This field cannot be set here.") for name in unknown})
+    for name, value in data.items():
+        setattr(obj, name, value)
+
+
+def _save_validated(obj: Any) -> None:
+    """full_clean, then save; a uniqueness race the check missed still becomes a clear error."""
+    obj.full_clean()
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:
+        raise ValidationError(_("This conflicts with an existing record: %(error)s") % {
+            "error": exc
+        }) from exc
+
+
+# --- org units ---------------------------------------------------------------------------------
+
+
+def _check_parent(unit: OrgUnit) -> None:
+    parent = unit.parent
+    if parent is None:
+        return
+    if unit.pk and (parent.pk == unit.pk or parent.path.startswith(f"{unit.path}")):
+        raise ValidationError(
+            {"parent": _("“%(parent)s” is inside “%(unit)s”: the unit tree would have a cycle.")
+             % {"parent": parent, "unit": unit}}
+        )
+
+
+def _set_path(unit: OrgUnit) -> None:
+    parent = unit.parent
+    unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
+    unit.depth = parent.depth + 1 if parent else 0
+
+
+def create_org_unit(actor: Actor, **data: Any) -> OrgUnit:
+    """Create an org unit under its parent (or as a root)."""
+    require(actor, "people.add_orgunit")
+    unit = OrgUnit()
+    _assign(unit, data, ORG_UNIT_FIELDS)
+    with transaction.atomic():
+        unit.path = "/pending/"
+        _save_validated(unit)
+        _set_path(unit)
+        unit.save(update_fields=["path", "depth"])
+        audit.record(actor, "people.org_unit.create", unit, after=audit.snapshot(unit))
+    return unit
+
+
+def update_org_unit(actor: Actor, unit: OrgUnit, **data: Any) -> OrgUnit:
+    """Change an org unit; moving it re-roots its whole subtree, refusing cycles."""
+    require(actor, "people.change_orgunit")
+    with transaction.atomic():
+        unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)
+        before = audit.snapshot(unit)
+        old_path = unit.path
+        _assign(unit, data, ORG_UNIT_FIELDS)
+        _check_parent(unit)
+        _set_path(unit)
+        _save_validated(unit)
+        if unit.path != old_path:
+            # One statement re-roots every descendant: new prefix + the rest of the old path.
+            OrgUnit.objects.filter(path__startswith=old_path).exclude(pk=unit.pk).update(
+                path=Concat(Value(unit.path), Substr("path", len(old_path) + 1)),
+                depth=F("depth") - (old_path.count("/") - unit.path.count("/")),
+            )
+        b, a = audit.diff(before, audit.snapshot(unit))
+        audit.record(actor, "people.org_unit.update", unit, before=b, after=a)
+    return unit
+
+
+# --- positions and job descriptions ------------------------------------------------------------
+
+
+def create_position(actor: Actor, **data: Any) -> Position:
+    """Create a position in an org unit."""
+    require(actor, "people.add_position")
+    position = Position()
+    _assign(position, data, POSITION_FIELDS)
+    with transaction.atomic():
+        _save_validated(position)
+        audit.record(actor, "people.position.create", position, after=audit.snapshot(position))
+    return position
+
+
+def update_position(actor: Actor, position: Position, **data: Any) -> Position:
+    """Change a position's title, code, unit or activity."""
+    require(actor, "people.change_position")
+    with transaction.atomic():
+        position = Position.objects.select_for_update().get(pk=position.pk)
+        before = audit.snapshot(position)
+        _assign(position, data, POSITION_FIELDS)
+        _save_validated(position)
+        b, a = audit.diff(before, audit.snapshot(position))
+        audit.record(actor, "people.position.update", position, before=b, after=a)
+    return position
+
+
+def _job_description_snapshot(jd: JobDescription) -> dict[str, Any]:
+    data = audit.snapshot(jd)
+    data["substitutes"] = sorted(jd.substitutes.values_list("id", flat=True))
+    data["substituted_by"] = sorted(jd.substituted_by.values_list("id", flat=True))
+    data["duties"] = [
+        {"description": d.description, "expected_result": d.expected_result}
+        for d in jd.duties.all()
+    ]
+    return data
+
+
+def save_job_description(
+    actor: Actor,
+    job_description: JobDescription | None = None,
+    *,
+    position: Position,
+    valid_from: datetime.date,
+    directive: str = "",
+    purpose: str = "",
+    duties: list[dict[str, str]],
+    substitutes: list[Position] | None = None,
+    substituted_by: list[Position] | None = None,
+) -> JobDescription:
+    """Create or replace a job description with its duties and substitution positions."""
+    require(actor, "people.change_jobdescription" if job_description else "people.add_jobdescription")
+    if not any(d.get("description", "").strip() for d in duties):
+        raise ValidationError({"duties": _("A job description needs at least one duty.")})
+    if position in (substitutes or []) or position in (substituted_by or []):
+        raise ValidationError(
+            {"substitutes": _("A position cannot substitute itself.")}
+        )
+    with transaction.atomic():
+        jd = job_description or JobDescription()
+        before = _job_description_snapshot(jd) if jd.pk else None
+        jd.position, jd.valid_from, jd.directive, jd.purpose = position, valid_from, directive, purpose
+        _save_validated(jd)
+        jd.substitutes.set(substitutes or [])
+        jd.substituted_by.set(substituted_by or [])
+        jd.duties.all().delete()
+        Duty.objects.bulk_create(
+            Duty(
+                job_description=jd,
+                order=i,
+                description=d["description"].strip(),
+                expected_result=d.get("expected_result", "").strip(),
+            )
+            for i, d in enumerate(x for x in duties if x.get("description", "").strip())
+        )
+        audit.record(
+            actor,
+            "people.job_description.update" if before else "people.job_description.create",
+            jd,
+            before=before,
+            after=_job_description_snapshot(jd),
+        )
+    return jd
+
+
+# --- persons ----------------------------------------------------------------------------------
+
+
+def _check_person(person: Person) -> None:
+    errors: dict[str, str] = {}
+    if person.personal_code == "":
+        person.personal_code = None
+    if person.foreign_id_code and not person.foreign_id_country:
+        errors["foreign_id_country"] = _("Say which country issued the foreign id.")
+    if person.foreign_id_country and person.foreign_id_country.upper() == "EE":
+        errors["foreign_id_country"] = _("An Estonian id goes in the personal code field.")
+    person.foreign_id_country = person.foreign_id_country.upper()
+    if person.email:
+        person.email = person.email.strip().lower()
+    if person.position_id and person.org_unit_id and person.position.org_unit_id != person.org_unit_id:
+        errors["position"] = _("The position “%(position)s” belongs to another unit.") % {
+            "position": person.position
+        }
+    manager = person.manager
+    if manager is not None:
+        if person.pk and manager.pk == person.pk:
+            errors["manager"] = _("A person cannot be their own manager.")
+        else:
+            seen = {person.pk}
+            node: Person | None = manager
+            while node is not None:
+                if node.pk in seen:
+                    errors["manager"] = _(
+                        "%(manager)s reports (directly or not) to %(person)s: managers would form a cycle."
+                    ) % {"manager": manager, "person": person}
+                    break
+                seen.add(node.pk)
+                node = node.manager
+    if person.status == Person.Status.LEFT and not person.employment_end:
+        errors["employment_end"] = _("A person who has left needs an employment end date.")
+    if errors:
+        raise ValidationError(errors)
+    person.search_text = fold(
+        f"{person.first_name} {person.last_name} {person.email}"
+    )
+
+
+def create_person(actor: Actor, **data: Any) -> Person:
+    """Add a person to the organisation."""
+    require(actor, "people.add_person")
+    person = Person()
+    _assign(person, data, PERSON_FIELDS)
+    with transaction.atomic():
+        _check_person(person)
+        _save_validated(person)
+        audit.record(
+            actor,
+            "people.person.create",
+            person,
+            after=audit.snapshot(person, _logged_person_fields()),
+            subject_person_id=person.pk,
+        )
+    return person
+
+
+def update_person(actor: Actor, person: Person, **data: Any) -> Person:
+    """Change a person's data; the audit event keeps what changed, never the personal code itself."""
+    require(actor, "people.change_person")
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        before = audit.snapshot(person, _logged_person_fields())
+        old_code = person.personal_code
+        _assign(person, data, PERSON_FIELDS)
+        _check_person(person)
+        _save_validated(person)
+        b, a = audit.diff(before, audit.snapshot(person, _logged_person_fields()))
+        if person.personal_code != old_code:
+            b["personal_code"], a["personal_code"] = "•", "changed"
+        if b or a:
+            audit.record(
+                actor, "people.person.update", person, before=b, after=a, subject_person_id=person.pk
+            )
+    return person
+
+
+def _logged_person_fields() -> list[str]:
+    # The audit log records *that* the personal code changed, not the code: the log is read more
+    # widely than the code may be.
+    return [f.attname for f in Person._meta.concrete_fields if f.attname not in {"personal_code", "search_text"}] + [
+        "has_personal_code"
+    ]
+
+
+def view_personal_code(actor: Actor, person: Person, purpose: str) -> str:
+    """Reveal a person's personal code, logging who saw it and why."""
+    require(actor, "people.view_personal_code")
+    purpose = purpose.strip()
+    if len(purpose) < 3:
+        raise ValidationError({"purpose": _("Say why you need to see the personal code.")})
+    with transaction.atomic():
+        audit.record(
+            actor,
+            "people.person.view_personal_code",
+            person,
+            subject_person_id=person.pk,
+            purpose=purpose,
+        )
+    return person.personal_code or ""
