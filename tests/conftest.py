@@ -1,0 +1,59 @@
+"""Shared test fixtures.
+
+The audit table's append-only triggers would stop Django from emptying tables between
+transactional tests (live server, browser); `_audit_triggers_around_flush` lifts them only for
+that flush and puts them back for the next test.
+"""
+
+import os
+
+import pytest
+from django.db import connection
+
+from tugi.core import audit_triggers
+from tugi.core.roles import AppRole
+from tests.factories import make_user
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres` run in the PostgreSQL pass; in CI that pass must have a server."""
+    url = os.environ.get("DATABASE_URL", "")
+    on_postgres = url.startswith(("postgres://", "postgresql://"))
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL-only: runs in the PostgreSQL pass"))
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers_around_flush(request: pytest.FixtureRequest):
+    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    audit_triggers.install(connection)
+    yield
+    audit_triggers.drop(connection)  # runs before pytest-django's flush of this test's tables
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin", AppRole.ADMINISTRATOR)
+
+
+@pytest.fixture
+def desk_user(db):
+    return make_user("desk", AppRole.DESK_AGENT)
+
+
+@pytest.fixture
+def auditor_user(db):
+    return make_user("auditor", AppRole.AUDITOR)
+
+
+@pytest.fixture
+def requester_user(db):
+    return make_user("requester", AppRole.REQUESTER)
