@@ -28,12 +28,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="PostgreSQL-only: runs in the PostgreSQL pass"))
 
 
+def _is_transactional(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+
 @pytest.fixture(autouse=True)
 def _audit_triggers_around_flush(request: pytest.FixtureRequest):
-    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+    if not _is_transactional(request):
         yield
         return
-    request.getfixturevalue("transactional_db")
+    # Set up the database first so that its teardown (the flush) runs after ours.
+    request.getfixturevalue("_django_db_helper")
     audit_triggers.install(connection)
     yield
     audit_triggers.drop(connection)  # runs before pytest-django's flush of this test's tables

@@ -23,6 +23,7 @@ def personal_code(n: int | None = None, *, sex_century: str = "4", born: str = "
 class OrgUnitFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = OrgUnit
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Üksus {n}")
     code = factory.Sequence(lambda n: f"U{n}")

@@ -39,6 +39,17 @@ _READ_ORG = [
     "people.view_jobdescription",
 ]
 
+_READ_ACCESS = [
+    "access.view_targetsystem",
+    "access.view_role",
+    "access.view_entitlement",
+    "access.view_account",
+    "access.view_grant",
+    "access.view_accessrequest",
+    "access.view_sodrule",
+    "access.view_finding",
+]
+
 # Least privilege: a requester holds no permission at all and sees only their own record.
 ROLE_PERMISSIONS: dict[AppRole, list[str]] = {
     AppRole.REQUESTER: [],
@@ -47,11 +58,23 @@ ROLE_PERMISSIONS: dict[AppRole, list[str]] = {
         "people.add_person",
         "people.change_person",
         "people.view_personal_code",
+        *_READ_ACCESS,
+        "access.file_for_others",
+        "access.fulfil_accessrequest",
+        "access.add_account",
+        "access.change_account",
+        "access.add_grant",
+        "access.change_grant",
     ],
     AppRole.DOMAIN_SPECIALIST: ["people.view_person", "people.view_orgunit"],
-    AppRole.APPROVER: _READ_ORG,
-    AppRole.SYSTEM_OWNER: _READ_ORG,
-    AppRole.AUDITOR: [*_READ_ORG, "core.view_auditevent", "people.view_personal_code"],
+    AppRole.APPROVER: [*_READ_ORG, *_READ_ACCESS, "access.approve_accessrequest"],
+    AppRole.SYSTEM_OWNER: [*_READ_ORG, *_READ_ACCESS, "access.approve_accessrequest"],
+    AppRole.AUDITOR: [
+        *_READ_ORG,
+        *_READ_ACCESS,
+        "core.view_auditevent",
+        "people.view_personal_code",
+    ],
     # The administrator runs the organisation data and the users, but does not read the audit log:
     # that separation is what lets the auditor check the administrator.
     AppRole.ADMINISTRATOR: [
@@ -67,6 +90,15 @@ ROLE_PERMISSIONS: dict[AppRole, list[str]] = {
         "people.view_personal_code",
         "core.manage_users",
         "core.manage_api_tokens",
+        *_READ_ACCESS,
+        "access.add_targetsystem",
+        "access.change_targetsystem",
+        "access.add_role",
+        "access.change_role",
+        "access.add_entitlement",
+        "access.delete_entitlement",
+        "access.add_sodrule",
+        "access.change_sodrule",
     ],
 }
 

@@ -243,3 +243,52 @@ class Person(models.Model):
         if self.personal_code:
             return "EE"
         return self.foreign_id_country or ""
+
+
+class Absence(models.Model):
+    """A period a person is away (puudumine), from the vacation schedule or entered by hand.
+
+    Days are inclusive Tallinn dates, as HR states them.
+    """
+
+    class Kind(models.TextChoices):
+        VACATION = "vacation", _("vacation")
+        STUDY = "study", _("study leave")
+        SICK = "sick", _("sick leave")
+        PARENTAL = "parental", _("parental leave")
+        OTHER = "other", _("other absence")
+
+    class Source(models.TextChoices):
+        SCHEDULE = "schedule", _("vacation schedule")
+        MANUAL = "manual", _("entered by hand")
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="absences"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.VACATION)
+    starts_on = models.DateField(_("first day"))
+    ends_on = models.DateField(_("last day"))
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.MANUAL
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    cancelled = models.BooleanField(_("cancelled"), default=False)
+
+    class Meta:
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        ordering = ["person", "starts_on"]
+        indexes = [
+            models.Index(fields=["person", "starts_on"], name="absence_person"),
+            models.Index(fields=["starts_on", "ends_on"], name="absence_period"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")),
+                name="absence_ends_after_start",
+                violation_error_message=_("An absence cannot end before it starts."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.starts_on:%d.%m.%Y}–{self.ends_on:%d.%m.%Y}"

@@ -1,0 +1,400 @@
+"""Forms of the people pages.
+
+Forms only parse and present input; the actions in `tugi.people.actions` decide what is valid and
+save. ModelForms are used for their field types and widgets, and their model validation gives
+early, field-level messages; whatever the action still refuses is put back on the form by
+`add_action_errors`.
+"""
+
+import re
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import Case, When
+from django.utils.translation import gettext_lazy as _
+
+from tugi.people import queries
+from tugi.people.models import JobDescription, OrgUnit, Person, Position
+
+# Indent by depth with no-break spaces: <option> collapses ordinary ones.
+_INDENT = "\u00a0\u00a0\u00a0"
+
+
+def unit_label(unit: OrgUnit) -> str:
+    return f"{_INDENT * unit.depth}{unit.name}"
+
+
+def add_action_errors(form: forms.BaseForm, exc: ValidationError) -> None:
+    """Put an action's ValidationError on the form: field errors on their fields, others on top.
+
+    An action may name a field the form does not show; that message goes to the top so it is
+    never lost.
+    """
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            target = name if name in form.fields else None
+            if name == NON_FIELD_ERRORS:
+                target = None
+            form.add_error(target, errors)
+    else:
+        form.add_error(None, exc)
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    """An org-unit select ordered by the tree and indented by depth."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", OrgUnit.objects.order_by("path"))
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj: Any) -> str:
+        return unit_label(obj)
+
+
+class PositionChoiceField(forms.ModelChoiceField):
+    """A position select that says which unit each position is in (titles repeat across units)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "queryset",
+            Position.objects.select_related("org_unit").order_by("title", "org_unit__name", "id"),
+        )
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.title} ({obj.org_unit.name})"
+
+
+class PersonByEmailField(forms.ModelChoiceField):
+    """Choose a person by typing their e-mail, with suggestions from a <datalist>.
+
+    A select of every person does not scale to the whole agency; an e-mail is unique, known to
+    the desk, and the browser's own datalist suggests the likely managers and heads.
+    """
+
+    widget = forms.EmailInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", Person.objects.all())
+        kwargs.setdefault("to_field_name", "email")
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": _("No person has this e-mail address.")},
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        # Initial data holds the person's id; the input must show their e-mail.
+        if isinstance(value, int):
+            person = Person.objects.filter(pk=value).only("email").first()
+            return person.email if person else ""
+        return super().prepare_value(value)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower()
+        return super().to_python(value)
+
+
+class DateInput(forms.DateInput):
+    """A native date picker; the value travels as ISO 8601 whatever the language."""
+
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "%Y-%m-%d")
+        super().__init__(**kwargs)
+
+
+# --- person list filters --------------------------------------------------------------------------
+
+
+class PersonFilterForm(forms.Form):
+    """The search box and filters of the person list (GET; a bad value just drops that filter)."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        help_text=_("Name or e-mail. Letters õ, ä, ö, ü may be typed as o, a, o, u."),
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    org_unit = UnitChoiceField(label=_("Org unit"), required=False, empty_label=_("All units"))
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status")), *Person.Status.choices],
+    )
+    position = PositionChoiceField(
+        label=_("Position"), required=False, empty_label=_("Any position")
+    )
+
+    def __init__(self, *args: Any, can_search_code: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if can_search_code:
+            self.fields["q"].help_text = _(
+                "Name, e-mail or a full personal code. "
+                "Letters õ, ä, ö, ü may be typed as o, a, o, u."
+            )
+
+    def filters(self) -> queries.PersonFilters:
+        """The valid part of the input as filters."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return queries.PersonFilters(
+            q=data.get("q") or "",
+            org_unit=data.get("org_unit"),
+            status=data.get("status") or "",
+            position=data.get("position"),
+        )
+
+
+# --- persons --------------------------------------------------------------------------------------
+
+
+class PersonForm(forms.ModelForm):
+    """Create or edit a person."""
+
+    org_unit = UnitChoiceField(label=_("Org unit"), empty_label=_("Choose a unit"))
+    position = PositionChoiceField(label=_("Position"), required=False, empty_label=_("(none)"))
+    manager = PersonByEmailField(
+        label=_("Manager"),
+        required=False,
+        help_text=_("The manager's e-mail address. Start typing to see suggestions."),
+    )
+
+    class Meta:
+        model = Person
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "personal_code",
+            "foreign_id_country",
+            "foreign_id_code",
+            "org_unit",
+            "position",
+            "manager",
+            "employment_start",
+            "employment_end",
+            "status",
+        ]
+        widgets = {
+            "employment_start": DateInput(),
+            "employment_end": DateInput(),
+            "personal_code": forms.TextInput(
+                attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 11}
+            ),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+        }
+        error_messages = {
+            "personal_code": {"unique": _("A person with this personal code already exists.")},
+            "email": {"unique": _("A person with this e-mail address already exists.")},
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["foreign_id_country"].widget.attrs.update(
+            {"maxlength": 2, "size": 3, "autocapitalize": "characters"}
+        )
+        self.fields["email"].widget.attrs["autocomplete"] = "off"
+        self.fields["manager"].widget.attrs["list"] = "person-suggestions"
+
+    def action_data(self) -> dict[str, Any]:
+        """The cleaned values as keyword arguments for create_person / update_person."""
+        data = dict(self.cleaned_data)
+        for name in ("personal_code",):
+            data[name] = data.get(name) or None
+        return data
+
+
+# --- org units ------------------------------------------------------------------------------------
+
+
+class OrgUnitForm(forms.ModelForm):
+    """Create or edit an org unit."""
+
+    parent = UnitChoiceField(label=_("Parent unit"), required=False, empty_label=_("(top level)"))
+    head = PersonByEmailField(
+        label=_("Head"),
+        required=False,
+        help_text=_("The head's e-mail address. Start typing to see suggestions."),
+    )
+
+    class Meta:
+        model = OrgUnit
+        fields = ["name", "name_en", "code", "kind", "parent", "head", "active"]
+        error_messages = {"code": {"unique": _("Another unit already has this code.")}}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["head"].widget.attrs["list"] = "person-suggestions"
+
+
+# --- positions and job descriptions ---------------------------------------------------------------
+
+
+class PositionFilterForm(forms.Form):
+    """Search and unit filter of the position list."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        help_text=_("Title or code."),
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    org_unit = UnitChoiceField(label=_("Org unit"), required=False, empty_label=_("All units"))
+
+
+class PositionForm(forms.ModelForm):
+    """Create or edit a position."""
+
+    org_unit = UnitChoiceField(label=_("Org unit"), empty_label=_("Choose a unit"))
+
+    class Meta:
+        model = Position
+        fields = ["title", "title_en", "code", "org_unit", "active"]
+        error_messages = {"code": {"unique": _("Another position already has this code.")}}
+
+
+# A duty line: "description — expected result" (em dash, or " | " on keyboards without one).
+_DUTY_SPLIT = re.compile(r"\s+(?:—|\|)\s+")
+
+
+def parse_duties(text: str) -> list[dict[str, str]]:
+    """One duty per non-empty line, with an optional expected result after " — " or " | "."""
+    duties = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        description, _sep, result = (part.strip() for part in _split_once(line))
+        duties.append({"description": description, "expected_result": result})
+    return duties
+
+
+def _split_once(line: str) -> tuple[str, str, str]:
+    match = _DUTY_SPLIT.search(line)
+    if match is None:
+        return line, "", ""
+    return line[: match.start()], match.group(0), line[match.end() :]
+
+
+def format_duties(job_description: JobDescription) -> str:
+    """The duties as the textarea shows them, so editing round-trips."""
+    lines = []
+    for duty in job_description.duties.all():
+        if duty.expected_result:
+            lines.append(f"{duty.description} — {duty.expected_result}")
+        else:
+            lines.append(duty.description)
+    return "\n".join(lines)
+
+
+class PositionCheckboxes(forms.ModelMultipleChoiceField):
+    """Positions as a list of checkboxes, each labelled with its unit."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "queryset",
+            Position.objects.select_related("org_unit").filter(active=True).order_by("title", "id"),
+        )
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.title} ({obj.org_unit.name})"
+
+
+class JobDescriptionForm(forms.Form):
+    """Create or edit a job description; duties are typed one per line."""
+
+    valid_from = forms.DateField(label=_("In force from"), widget=DateInput())
+    directive = forms.CharField(
+        label=_("Approved by directive"),
+        required=False,
+        max_length=100,
+        help_text=_("Number and date of the directive, e.g. 1-1/23/45 of 01.02.2024."),
+    )
+    purpose = forms.CharField(
+        label=_("Purpose of the post"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    duties = forms.CharField(
+        label=_("Duties"),
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text=_(
+            "One duty per line. Add the expected result after a dash with spaces ( — ) or a "
+            "vertical bar ( | ), e.g. “Answers support cases — cases are answered within the SLA”."
+        ),
+    )
+    substitutes = PositionCheckboxes(label=_("The holder substitutes"))
+    substituted_by = PositionCheckboxes(label=_("The holder is substituted by"))
+
+    def __init__(self, *args: Any, position: Position, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.position = position
+        for name in ("substitutes", "substituted_by"):
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelMultipleChoiceField) and field.queryset is not None
+            chosen = self._chosen_ids(name)
+            # A position cannot substitute itself: not offering it avoids the error altogether.
+            # The chosen ones come first, so a long list never hides what is already ticked.
+            field.queryset = (
+                field.queryset.exclude(pk=position.pk)
+                .annotate(_unchosen=Case(When(pk__in=chosen, then=0), default=1))
+                .order_by("_unchosen", "title", "id")
+            )
+
+    def _chosen_ids(self, name: str) -> list[int]:
+        if self.is_bound:
+            values = self.data.getlist(name) if hasattr(self.data, "getlist") else []
+        else:
+            values = [getattr(p, "pk", p) for p in self.initial.get(name) or []]
+        return [int(v) for v in values if str(v).isdigit()]
+
+    @classmethod
+    def initial_from(cls, jd: JobDescription) -> dict[str, Any]:
+        return {
+            "valid_from": jd.valid_from,
+            "directive": jd.directive,
+            "purpose": jd.purpose,
+            "duties": format_duties(jd),
+            "substitutes": list(jd.substitutes.all()),
+            "substituted_by": list(jd.substituted_by.all()),
+        }
+
+    def clean_duties(self) -> list[dict[str, str]]:
+        duties = parse_duties(self.cleaned_data["duties"])
+        if not duties:
+            raise ValidationError(_("A job description needs at least one duty."))
+        return duties
+
+    def action_data(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "position": self.position,
+            "valid_from": data["valid_from"],
+            "directive": data["directive"],
+            "purpose": data["purpose"],
+            "duties": data["duties"],
+            "substitutes": list(data["substitutes"]),
+            "substituted_by": list(data["substituted_by"]),
+        }
+
+
+# --- personal code --------------------------------------------------------------------------------
+
+
+class PersonalCodePurposeForm(forms.Form):
+    """Why the user needs to see a personal code; it goes into the audit log."""
+
+    purpose = forms.CharField(
+        label=_("Purpose"),
+        max_length=300,
+        help_text=_("Why you need to see it, e.g. the case number. This is recorded."),
+    )

@@ -1,0 +1,302 @@
+"""Reads for the people pages: the person list with keyset pagination, the unit tree, positions.
+
+Every function here returns a bounded amount of data in a constant number of queries, so the pages
+stay fast at 100,000 persons: lists are paged by key (never OFFSET, never COUNT(*) of the table),
+related rows come with `select_related`, and per-row figures come from one aggregated query.
+"""
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as UserModel
+from django.db.models import Count, Model, Q, QuerySet
+
+from tugi.core.text import fold
+from tugi.people.models import OrgUnit, Person, Position
+
+PAGE_SIZE = 50
+# The list order, and the columns of the `person_name_keyset` index that serves it.
+PERSON_ORDER = ("last_name", "first_name", "id")
+# More words than this in a search box is not a name; the rest are ignored to bound the query.
+MAX_SEARCH_TERMS = 5
+PERSONAL_CODE_RE = re.compile(r"^\d{11}$")
+
+M = TypeVar("M", bound=Model)
+User = UserModel | AnonymousUser
+
+
+# --- keyset pagination ----------------------------------------------------------------------------
+
+
+@dataclass
+class KeysetPage(Generic[M]):
+    """One page of rows and the opaque cursors of its neighbours (None where there is none)."""
+
+    rows: list[M]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+
+    @property
+    def has_other_pages(self) -> bool:
+        return bool(self.next_cursor or self.prev_cursor)
+
+
+def encode_cursor(direction: str, key: Sequence[Any]) -> str:
+    """An opaque, URL-safe token for "the page after/before this row's key"."""
+    raw = json.dumps([direction, *key], separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> tuple[str, list[Any]] | None:
+    """The direction and key of a cursor, or None for anything malformed (then: the first page)."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    if (
+        not isinstance(data, list)
+        or len(data) != width + 1
+        or data[0] not in ("n", "p")
+        or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in data[1:])
+    ):
+        return None
+    return data[0], data[1:]
+
+
+def _beyond(fields: Sequence[str], key: Sequence[Any], op: str) -> Q:
+    """Rows whose (fields) tuple is strictly after (op="gt") or before (op="lt") the key.
+
+    Written as `f1 >= v1 AND (f1 > v1 OR (f1 = v1 AND …))` rather than a plain OR chain: the
+    leading range condition on the first index column is what lets the database start an index
+    range scan at the cursor instead of filtering the whole table.
+    """
+
+    def strictly(i: int) -> Q:
+        here = Q(**{f"{fields[i]}__{op}": key[i]})
+        if i == len(fields) - 1:
+            return here
+        return here | (Q(**{fields[i]: key[i]}) & strictly(i + 1))
+
+    return Q(**{f"{fields[0]}__{op}e": key[0]}) & strictly(0)
+
+
+def keyset_page(
+    queryset: QuerySet[M], cursor: str, order: Sequence[str] = PERSON_ORDER, size: int = PAGE_SIZE
+) -> KeysetPage[M]:
+    """The page of `queryset` (in `order`) that `cursor` points at; the first page without one.
+
+    One query per page: it asks for one row more than a page to learn whether there is a further
+    page in the direction of travel; the other direction is known from having come from there.
+    """
+
+    def key_of(row: M) -> list[Any]:
+        return [getattr(row, name) for name in order]
+
+    decoded = decode_cursor(cursor, len(order))
+    if decoded is None:
+        rows = list(queryset.order_by(*order)[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        return KeysetPage(rows, encode_cursor("n", key_of(rows[-1])) if more else None, None)
+
+    direction, key = decoded
+    if direction == "n":
+        rows = list(queryset.filter(_beyond(order, key, "gt")).order_by(*order)[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        return KeysetPage(
+            rows,
+            encode_cursor("n", key_of(rows[-1])) if more else None,
+            encode_cursor("p", key_of(rows[0])) if rows else None,
+        )
+
+    backwards = [f"-{name}" for name in order]
+    rows = list(queryset.filter(_beyond(order, key, "lt")).order_by(*backwards)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size][::-1]
+    return KeysetPage(
+        rows,
+        encode_cursor("n", key_of(rows[-1])) if rows else None,
+        encode_cursor("p", key_of(rows[0])) if more else None,
+    )
+
+
+# --- persons --------------------------------------------------------------------------------------
+
+
+@dataclass
+class PersonFilters:
+    """What the person list is narrowed by; empty values mean "no filter"."""
+
+    q: str = ""
+    org_unit: OrgUnit | None = None
+    status: str = ""
+    position: Position | None = None
+
+
+def is_personal_code_query(q: str) -> bool:
+    return bool(PERSONAL_CODE_RE.match(q.strip()))
+
+
+def subtree_ids(unit: OrgUnit) -> QuerySet[OrgUnit, int]:
+    """The ids of a unit and everything below it, as a subquery (one indexed prefix scan)."""
+    return OrgUnit.objects.filter(path__startswith=unit.path).values_list("id", flat=True)
+
+
+def search_persons(user: User, filters: PersonFilters) -> QuerySet[Person]:
+    """Persons matching the filters, with what the list shows joined in (not yet ordered or cut).
+
+    An 11-digit query is an exact personal-code match, but only for those allowed to see codes:
+    for anyone else it is plain text, so the list cannot be used to test whose code a number is.
+    """
+    qs = Person.objects.select_related("org_unit", "position")
+    q = filters.q.strip()
+    if q and is_personal_code_query(q) and user.has_perm("people.view_personal_code"):
+        qs = qs.filter(personal_code=q)
+    elif q:
+        # search_text is folded at write time, so folding the query makes "jogi" find "Jõgi".
+        for term in fold(q).split()[:MAX_SEARCH_TERMS]:
+            qs = qs.filter(search_text__contains=term)
+    if filters.org_unit is not None:
+        qs = qs.filter(org_unit_id__in=subtree_ids(filters.org_unit))
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.position is not None:
+        qs = qs.filter(position=filters.position)
+    return qs
+
+
+def person_page(user: User, filters: PersonFilters, cursor: str = "") -> KeysetPage[Person]:
+    """One page of the person list."""
+    return keyset_page(search_persons(user, filters), cursor)
+
+
+def person_for_detail(pk: int) -> Person | None:
+    """A person with unit, position, manager and the unit's head in one query."""
+    return (
+        Person.objects.select_related("org_unit", "position", "position__org_unit", "manager")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def person_of_user(user: User) -> Person | None:
+    """The person record linked to a user account, loaded as for the detail page."""
+    if not user.is_authenticated:
+        return None
+    return (
+        Person.objects.select_related("org_unit", "position", "position__org_unit", "manager")
+        .filter(user=user)
+        .first()
+    )
+
+
+def reports_of(person: Person, limit: int = PAGE_SIZE) -> list[Person]:
+    """Direct reports, by name, at most `limit` of them (a page needs no more)."""
+    return list(
+        person.reports.select_related("position")
+        .exclude(status=Person.Status.LEFT)
+        # Ordering by the keyset columns keeps the manager_id index + sort small.
+        .order_by(*PERSON_ORDER)[:limit]
+    )
+
+
+def manager_candidates(limit: int = 300) -> list[Person]:
+    """People likely to be chosen as a manager or unit head: those who already head or manage.
+
+    The form accepts any person's e-mail; this list only feeds the suggestions, so it is kept
+    small whatever the size of the organisation.
+    """
+    heads = OrgUnit.objects.exclude(head=None).values_list("head_id", flat=True)
+    managers = Person.objects.exclude(manager=None).values_list("manager_id", flat=True).distinct()
+    return list(
+        Person.objects.filter(Q(pk__in=heads) | Q(pk__in=managers))
+        .exclude(status=Person.Status.LEFT)
+        .order_by(*PERSON_ORDER)
+        .only("first_name", "last_name", "email")[:limit]
+    )
+
+
+# --- org units ------------------------------------------------------------------------------------
+
+
+@dataclass
+class UnitNode:
+    """A unit in the org chart with its member count and its sub-units."""
+
+    unit: OrgUnit
+    members: int = 0
+    children: list["UnitNode"] = field(default_factory=list)
+
+
+def member_counts(unit_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Current (not departed) members per unit, in one GROUP BY query."""
+    qs = Person.objects.exclude(status=Person.Status.LEFT)
+    if unit_ids is not None:
+        qs = qs.filter(org_unit_id__in=list(unit_ids))
+    rows = qs.values("org_unit_id").annotate(n=Count("id")).values_list("org_unit_id", "n")
+    return dict(rows)
+
+
+def org_tree(include_inactive: bool = False) -> list[UnitNode]:
+    """The whole unit tree as nested nodes, in two queries (units with heads, member counts)."""
+    units = OrgUnit.objects.select_related("head").order_by("path")
+    if not include_inactive:
+        units = units.filter(active=True)
+    counts = member_counts()
+    roots: list[UnitNode] = []
+    by_id: dict[int, UnitNode] = {}
+    for unit in units:
+        node = UnitNode(unit, counts.get(unit.pk, 0))
+        by_id[unit.pk] = node
+        parent = by_id.get(unit.parent_id) if unit.parent_id else None
+        # Ordered by path, a parent always comes before its children; an inactive (hidden)
+        # parent makes its active child a root of what is shown.
+        (parent.children if parent else roots).append(node)
+    return roots
+
+
+def ancestors(unit: OrgUnit) -> list[OrgUnit]:
+    """The units above `unit`, from the root down, read from its materialised path."""
+    ids = [int(part) for part in unit.path.strip("/").split("/") if part.isdigit()]
+    ids = [i for i in ids if i != unit.pk]
+    by_id = OrgUnit.objects.in_bulk(ids)
+    return [by_id[i] for i in ids if i in by_id]
+
+
+# --- positions ------------------------------------------------------------------------------------
+
+
+def search_positions(q: str = "", org_unit: OrgUnit | None = None) -> QuerySet[Position]:
+    """Positions whose title contains `q`, optionally within a unit's subtree."""
+    qs = Position.objects.select_related("org_unit").order_by("title", "id")
+    q = q.strip()
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(title_en__icontains=q) | Q(code__iexact=q))
+    if org_unit is not None:
+        qs = qs.filter(org_unit_id__in=subtree_ids(org_unit))
+    return qs
+
+
+def holder_counts(positions: Iterable[Position]) -> dict[int, int]:
+    """Current holders per position for one page of positions, in one query."""
+    ids = [p.pk for p in positions]
+    if not ids:
+        return {}
+    rows = (
+        Person.objects.filter(position_id__in=ids)
+        .exclude(status=Person.Status.LEFT)
+        .values("position_id")
+        .annotate(n=Count("id"))
+        .values_list("position_id", "n")
+    )
+    return dict(rows)
