@@ -24,7 +24,7 @@ run: $(VENV)/.run-deps
 
 ## Lint, type-check and run the whole test suite (SQLite; set DATABASE_URL for PostgreSQL).
 test: $(VENV)/.test-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check src tests bench

@@ -20,7 +20,6 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import close_old_connections, models
-from django.http import HttpResponse
 from django.test import Client
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
@@ -116,15 +115,20 @@ class BenchContext:
             raise Skip(f"{label} is still served by the placeholder view")
 
     def get(
-        self, path: str, data: dict[str, Any] | None = None, *, expect: str = "", **headers: str
-    ) -> HttpResponse:
+        self,
+        path: str,
+        data: dict[str, Any] | None = None,
+        *,
+        expect: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         """GET as the signed-in user; anything but 200 (or missing `expect` text) is an error.
 
         Afterwards the connection is handled as a web worker would at the end of a request
         (closed when CONN_MAX_AGE says so), so reconnecting is part of the time as in production;
         Django's test client alone would keep it open.
         """
-        response = self.client.get(path, data, **headers)
+        response = self.client.get(path, data, headers=headers)
         close_old_connections()
         if response.status_code != 200:
             raise OperationError(f"GET {path} {data or ''} answered {response.status_code}")
@@ -134,7 +138,7 @@ class BenchContext:
 
     def get_api(self, path: str, data: dict[str, Any] | None = None) -> Any:
         """GET an API path with the API credentials and return the decoded JSON."""
-        return self.get(path, data, **self.api_headers).json()
+        return self.get(path, data, headers=self.api_headers).json()
 
     def sample_ids(self, model: type[models.Model], k: int, **filters: Any) -> Iterator[int]:
         """An endless cycle over k ids of rows drawn with the seeded stream (deterministic)."""

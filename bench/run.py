@@ -83,7 +83,7 @@ class Target:
         else:
             os.environ.pop("DATABASE_URL", None)
 
-    def _admin(self):  # type: ignore[no-untyped-def]
+    def _admin(self) -> Any:
         import psycopg
 
         return psycopg.connect(f"{self.pg_server.rstrip('/')}/postgres", autocommit=True)
@@ -148,6 +148,17 @@ def _write_marker(position: int, result: Any, scale: str, seed: int) -> None:
         )
 
 
+def _has_unmarked_rows() -> bool:
+    """Whether the database holds persons without a marker (e.g. `tugi demo` was run on it)."""
+    from django.db import connection
+
+    if "people_person" not in connection.introspection.table_names():
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM people_person LIMIT 1")
+        return cursor.fetchone() is not None
+
+
 def prepare(target: Target, scale_name: str, seed: int, log: Callable[[str], None]) -> list[dict]:
     """Migrate and generate what is missing; returns the marker rows (what the data is)."""
     from django.core.management import call_command
@@ -162,8 +173,11 @@ def prepare(target: Target, scale_name: str, seed: int, log: Callable[[str], Non
     expected = [(m.NAME, m.VERSION) for m in GENERATORS]
     have = [(r["generator"], r["version"]) for r in recorded]
     stale = any(r["scale"] != scale.name or r["seed"] != seed for r in recorded)
-    if stale or have != expected[: len(have)]:
-        log(f"{target.label} holds other data ({have} at {recorded[0]['scale']}): rebuilding")
+    if stale or have != expected[: len(have)] or (not recorded and _has_unmarked_rows()):
+        what = (
+            f"{have} at {recorded[0]['scale']}" if recorded else "rows the generator did not write"
+        )
+        log(f"{target.label} holds other data ({what}): rebuilding")
         connections.close_all()
         target.destroy()
         target.create_if_missing()
@@ -191,7 +205,7 @@ def prepare(target: Target, scale_name: str, seed: int, log: Callable[[str], Non
 # --- the signed-in client ---------------------------------------------------------------------
 
 
-def bench_client(log: Callable[[str], None]):  # type: ignore[no-untyped-def]
+def bench_client(log: Callable[[str], None]) -> tuple[Any, Any, dict[str, str]]:
     """A test client signed in as the desk agent, and API headers for the same user."""
     from django.contrib.auth.models import Group, User
     from django.test import Client
@@ -223,7 +237,7 @@ def _api_headers(user: Any, log: Callable[[str], None]) -> dict[str, str]:
         log("API tokens do not exist yet: API calls use the session")
         return {}
     issued = create_token(None, user=user, name=f"bench {datetime.date.today()}")
-    return {"HTTP_AUTHORIZATION": f"Bearer {issued.key}"}
+    return {"Authorization": f"Bearer {issued.key}"}
 
 
 # --- timing -----------------------------------------------------------------------------------
@@ -241,7 +255,7 @@ def _capture(call: Callable[[], object]) -> list[tuple[str, Any]]:
 
     seen: list[tuple[str, Any]] = []
 
-    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         seen.append((sql, params))
         return execute(sql, params, many, context)
 
@@ -267,7 +281,25 @@ def explain(sql: str, params: Any) -> str:
     return "\n".join(f"{row[1]:>3} {row[2]:>3} {row[3]}" for row in rows)
 
 
-def time_operation(op: Any, ctx: Any, repeat: int | None, with_plans: bool) -> dict[str, Any]:
+def profile(call: Callable[[], object], times: int = 5) -> str:
+    """Where the time of a few calls goes, by cumulative time (the top of cProfile's report)."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(times):
+        call()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+    return out.getvalue()
+
+
+def time_operation(
+    op: Any, ctx: Any, repeat: int | None, with_plans: bool, with_profile: bool = False
+) -> dict[str, Any]:
     """Set up, warm up, count queries, then time `repeat` calls of one operation."""
     from bench.registry import OperationError, Skip
 
@@ -282,11 +314,14 @@ def time_operation(op: Any, ctx: Any, repeat: int | None, with_plans: bool) -> d
             call()
         statements = _capture(call)
         row["queries"] = len(statements)
-        samples = []
+        if with_profile:
+            row["profile"] = profile(call)
+        samples, cpu = [], []
         for _ in range(repeat or op.repeat):
-            started = time.perf_counter_ns()
+            started, started_cpu = time.perf_counter_ns(), time.process_time_ns()
             call()
             samples.append((time.perf_counter_ns() - started) / 1e6)
+            cpu.append((time.process_time_ns() - started_cpu) / 1e6)
     except Skip as exc:
         return {**row, "result": "skip", "note": str(exc)}
     except OperationError as exc:
@@ -303,6 +338,10 @@ def time_operation(op: Any, ctx: Any, repeat: int | None, with_plans: bool) -> d
         n=len(samples),
         median_ms=round(median, 2),
         p95_ms=round(percentile(samples, 0.95), 2),
+        # CPU time of this process only: on SQLite nearly all the server's work, and much less
+        # disturbed than wall time by other work on a shared machine; on PostgreSQL it leaves out
+        # the database server's share.
+        cpu_ms=round(statistics.median(cpu), 2),
         min_ms=round(min(samples), 2),
         max_ms=round(max(samples), 2),
         result="pass" if median <= op.goal_ms else "FAIL",
@@ -325,6 +364,7 @@ COLUMNS = [
     ("n", "n", ">"),
     ("median_ms", "median ms", ">"),
     ("p95_ms", "p95 ms", ">"),
+    ("cpu_ms", "cpu ms", ">"),
     ("goal_ms", "goal ms", ">"),
     ("queries", "queries", ">"),
     ("result", "result", "<"),
@@ -390,15 +430,23 @@ def environment(target: Target) -> dict[str, Any]:
         except OSError:
             return ""
 
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            db_version = f"PostgreSQL {cursor.fetchone()[0]}"
+    else:
+        import sqlite3
+
+        db_version = f"SQLite {sqlite3.sqlite_version}"
     return {
         "database": target.label,
-        "db_version": connection.cursor().connection.server_version
-        if connection.vendor == "postgresql"
-        else __import__("sqlite3").sqlite_version,
+        "db_version": db_version,
         "python": platform.python_version(),
         "django": django.get_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        # Other work on the machine slows every figure: the 1-minute load when timing ended.
+        "load_average": os.getloadavg()[0],
         "commit": git("rev-parse", "--short", "HEAD"),
         "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
     }
@@ -432,6 +480,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--explain", action="store_true", help="also write the plan of every SELECT (to results)"
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="also write a cProfile report per operation"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     parser.add_argument("--list", action="store_true", help="list the operations and exit")
     parser.add_argument(
@@ -457,13 +508,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench] {message}", file=sys.stderr, flush=True)
 
     target.configure_environment()
-    if args.rebuild:
-        target.destroy()
-    target.create_if_missing()
-
     import django
 
-    django.setup()
+    django.setup()  # connects to nothing yet: the database may still have to be made
 
     import bench.operations  # noqa: F401 - registers the operations
     from bench.registry import OPERATIONS, BenchContext
@@ -474,6 +521,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{op.name:<40} goal {op.goal_ms:g} ms  {op.description}")
         return 0
 
+    if args.rebuild:
+        target.destroy()
+    target.create_if_missing()
     generated = prepare(target, args.scale, args.seed, log)
     if args.prepare_only:
         return 0
@@ -500,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
             api_headers=api_headers,
         )
         row = {
-            **time_operation(op, ctx, args.repeat, args.explain),
+            **time_operation(op, ctx, args.repeat, args.explain, args.profile),
             "db": args.db,
             "scale": args.scale,
         }
@@ -511,6 +561,12 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     print(format_table(rows))
+    env = environment(target)
+    print(
+        f"\n{env['db_version']}, Python {env['python']}, {env['cpus']} CPUs,"
+        f" load average {env['load_average']:.1f}, commit {env['commit']}"
+        + (" with uncommitted changes" if env["dirty"] else "")
+    )
     stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
     args.results_dir.mkdir(parents=True, exist_ok=True)
     out = args.results_dir / f"{stamp}-{args.db}-{args.scale}.json"
@@ -522,8 +578,10 @@ def main(argv: list[str] | None = None) -> int:
                 "scale": args.scale,
                 "seed": args.seed,
                 "generated": generated,
-                "environment": environment(target),
-                "results": [{k: v for k, v in r.items() if k != "plans"} for r in rows],
+                "environment": env,
+                "results": [
+                    {k: v for k, v in r.items() if k not in {"plans", "profile"}} for r in rows
+                ],
             },
             indent=2,
             ensure_ascii=False,
@@ -535,6 +593,12 @@ def main(argv: list[str] | None = None) -> int:
         plans.write_text(format_plans(rows))
         log(f"query plans written to {plans}")
 
+    if args.profile:
+        profiles = out.with_suffix(".profile.txt")
+        profiles.write_text(
+            "\n".join(f"## {r['operation']}\n{r['profile']}" for r in rows if r.get("profile"))
+        )
+        log(f"profiles written to {profiles}")
     errors = [r for r in rows if r["result"] == "error"]
     for r in errors:
         if r.get("traceback"):

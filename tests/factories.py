@@ -31,7 +31,7 @@ class OrgUnitFactory(factory.django.DjangoModelFactory):
     parent = None
 
     @factory.post_generation
-    def set_path(obj, create, extracted, **kwargs):  # noqa: N805
+    def set_path(obj, create, extracted, **kwargs):
         parent = obj.parent
         obj.path = f"{parent.path if parent else '/'}{obj.pk}/"
         obj.depth = parent.depth + 1 if parent else 0

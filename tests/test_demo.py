@@ -22,6 +22,16 @@ from stdnum.fi import hetu
 from stdnum.lv import pvn
 
 from tests.factories import make_user
+from tugi.access.models import (
+    AccessRequest,
+    Account,
+    Entitlement,
+    Grant,
+    GrantSuspension,
+    Role,
+    SodRule,
+    TargetSystem,
+)
 from tugi.core.audit import verify_chain
 from tugi.core.models import AuditEvent
 from tugi.core.personal_code import birth_date, validate_personal_code
@@ -38,7 +48,7 @@ from tugi.demo.plan import (
     build_plan,
     genitive,
 )
-from tugi.people.models import Duty, JobDescription, OrgUnit, Person, Position
+from tugi.people.models import Absence, Duty, JobDescription, OrgUnit, Person, Position
 
 _DIGEST = "from tugi.demo.plan import build_plan; print(build_plan().digest())"
 
@@ -254,7 +264,25 @@ def _read_back() -> dict[str, dict]:
 
 
 def _counts() -> dict[str, int]:
-    models = (OrgUnit, Position, JobDescription, Duty, Person, User, Group, AuditEvent)
+    models = (
+        OrgUnit,
+        Position,
+        JobDescription,
+        Duty,
+        Person,
+        User,
+        Group,
+        AuditEvent,
+        TargetSystem,
+        Role,
+        Entitlement,
+        SodRule,
+        Account,
+        Grant,
+        GrantSuspension,
+        Absence,
+        AccessRequest,
+    )
     return {m.__name__: m.objects.count() for m in models}
 
 
@@ -283,13 +311,15 @@ def test_load_writes_exactly_the_plan_through_audited_actions(plan):
             node = node.manager
     assert OrgUnit.objects.get(code="ARE-AT").path.startswith(OrgUnit.objects.get(code="ARE").path)
 
-    # The audit log tells the story: the system created admin, admin created everything else.
+    # The audit log tells the story: the system created admin, admin created the organisation
+    # and the catalogue, the desk granted access (tests/test_demo_access.py tells the rest).
     result = verify_chain()
     assert result.ok and result.checked == AuditEvent.objects.count()
     events = list(AuditEvent.objects.order_by("id"))
     assert events[0].action == "demo.load" and events[0].actor_label == "system"
     assert events[0].after["plan_digest"] == plan.digest()
-    assert {e.actor_label for e in events[1:]} == {"admin"}
+    by_actor = {e.actor_label for e in events if e.action.startswith(("people.", "core."))}
+    assert by_actor == {"admin"}
     assert len({e.request_id for e in events}) == 1 and events[0].request_id
     actions = [e.action for e in events]
     assert actions.count("people.person.create") == len(plan.persons)
@@ -342,13 +372,30 @@ def test_a_database_with_conflicting_data_is_refused_and_left_as_it_was():
 
 
 @pytest.mark.django_db
-def test_a_failing_action_rolls_the_whole_load_back(plan, monkeypatch):
+def test_a_database_with_a_system_of_the_same_code_is_refused():
+    TargetSystem.objects.create(code="STAR", name="STAR", kind=TargetSystem.Kind.INTERNAL)
+    with pytest.raises(CommandError, match="target system codes taken: STAR"):
+        call_command("demo", stdout=io.StringIO())
+    assert not OrgUnit.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "action",
+    [
+        "tugi.demo.loader.create_person",
+        # Late in the load, after the catalogue and every grant: they go too.
+        "tugi.demo.access_loader.suspend_grant",
+    ],
+)
+def test_a_failing_action_rolls_the_whole_load_back(plan, monkeypatch, action):
     def refuse(*args, **kwargs):
         raise ValidationError({"email": "refused for the test"})
 
-    monkeypatch.setattr("tugi.demo.loader.create_person", refuse)
+    monkeypatch.setattr(action, refuse)
     with pytest.raises(CommandError, match="nothing was changed: refused for the test"):
         call_command("demo", stdout=io.StringIO())
-    assert _counts()["OrgUnit"] == 0
-    assert _counts()["User"] == 0
-    assert _counts()["AuditEvent"] == 0
+    counts = _counts()
+    del counts["Group"]  # the app roles, made by migrate
+    assert set(counts.values()) == {0}, counts

@@ -54,5 +54,9 @@ def test_catalogue_has_every_string_in_the_source(tmp_path):
     )
     fresh = _entries(polib.pofile(str(out / "et" / "LC_MESSAGES" / "django.po")))
     committed = _entries(polib.pofile(str(LOCALE / "et" / "LC_MESSAGES" / "django.po")))
-    assert not fresh - committed, f"run `make messages`; new strings: {sorted(fresh - committed)[:20]}"
-    assert not committed - fresh, f"run `make messages`; stale strings: {sorted(committed - fresh)[:20]}"
+    assert not fresh - committed, (
+        f"run `make messages`; new strings: {sorted(fresh - committed)[:20]}"
+    )
+    assert not committed - fresh, (
+        f"run `make messages`; stale strings: {sorted(committed - fresh)[:20]}"
+    )

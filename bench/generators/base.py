@@ -7,8 +7,9 @@ tests/test_bench.py check that the result is valid all the same).
 
 import datetime
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.apps import apps
 from django.core.management.color import no_style
@@ -16,6 +17,8 @@ from django.db import connection, models
 from django.db.models import Max
 
 from bench.scales import Scale
+
+T = TypeVar("T")
 
 # Every date is drawn relative to this fixed day, not to today, so that a (scale, seed) pair gives
 # the same rows whenever it runs.
@@ -53,7 +56,9 @@ def bulk_insert(model: type[models.Model], objs: Sequence[models.Model]) -> int:
     return len(objs)
 
 
-def weighted_picker(rng: random.Random, items: Sequence, exponent: float = 1.0):
+def weighted_picker(
+    rng: random.Random, items: Sequence[T], exponent: float = 1.0
+) -> Callable[[], T]:
     """A function that draws items with Zipf-like weights: the first item the most often."""
     weights = [1 / (rank + 1) ** exponent for rank in range(len(items))]
     cumulative = []
@@ -62,7 +67,7 @@ def weighted_picker(rng: random.Random, items: Sequence, exponent: float = 1.0):
         total += w
         cumulative.append(total)
 
-    def pick():
+    def pick() -> T:
         return rng.choices(items, cum_weights=cumulative)[0]
 
     return pick
@@ -122,7 +127,7 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> int:
 
     converters = [converter(f) for f in fields]
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:

@@ -19,6 +19,7 @@ from tugi.people.models import OrgUnit, Person
 LIST_GOAL_MS = 50
 DETAIL_GOAL_MS = 30
 API_PEOPLE = "/api/v1/people/"
+HTMX = {"HX-Request": "true"}
 # The generator's most common surname, as a desk agent would type its start.
 COMMON_FRAGMENT = fold(names.SURNAMES[0][0])[:4]
 PERSON_ORDER = ("last_name", "first_name", "id")
@@ -85,7 +86,7 @@ def person_list_unit_and_q(ctx: BenchContext) -> Callable[[], object]:
     """The largest department's subtree searched for the commonest surname fragment."""
     url = ctx.url("people:person_list")
     params = {"org_unit": largest_department().pk, "q": COMMON_FRAGMENT}
-    ctx.get(url, params, expect="<tbody>")
+    # No check for rows: at the smallest scales the department may have no one of that name.
     return lambda: ctx.get(url, params)
 
 
@@ -132,8 +133,8 @@ def person_list_htmx_search(ctx: BenchContext) -> Callable[[], object]:
     """What each keystroke in the search box asks for: the results fragment only."""
     url = ctx.url("people:person_list")
     params = {"q": COMMON_FRAGMENT}
-    ctx.get(url, params, expect="<tbody>", HTTP_HX_REQUEST="true")
-    return lambda: ctx.get(url, params, HTTP_HX_REQUEST="true")
+    ctx.get(url, params, expect="<tbody>", headers=HTMX)
+    return lambda: ctx.get(url, params, headers=HTMX)
 
 
 @operation("person detail page", goal_ms=DETAIL_GOAL_MS)
@@ -154,7 +155,7 @@ def person_list_api(ctx: BenchContext) -> Callable[[], object]:
     path = ctx.path(API_PEOPLE)
     if not ctx.get_api(path).get("results"):
         raise OperationError(f"{path} returned no results")
-    return lambda: ctx.get(path, **ctx.api_headers)
+    return lambda: ctx.get(path, headers=ctx.api_headers)
 
 
 @operation("person list API, unit + q", goal_ms=LIST_GOAL_MS)
@@ -162,9 +163,9 @@ def person_list_api_filtered(ctx: BenchContext) -> Callable[[], object]:
     """The API list filtered to the largest department and the commonest surname fragment."""
     path = ctx.path(API_PEOPLE)
     params = {"org_unit": largest_department().pk, "q": COMMON_FRAGMENT}
-    if not ctx.get_api(path, params).get("results"):
-        raise OperationError(f"{path} {params} returned no results")
-    return lambda: ctx.get(path, params, **ctx.api_headers)
+    if "results" not in ctx.get_api(path, params):
+        raise OperationError(f"{path} {params} returned no result list")
+    return lambda: ctx.get(path, params, headers=ctx.api_headers)
 
 
 @operation("person list API, deep cursor", goal_ms=LIST_GOAL_MS)
@@ -185,7 +186,7 @@ def person_list_api_deep(ctx: BenchContext) -> Callable[[], object]:
     results = ctx.get_api(path, params).get("results") or [{}]
     if results[0].get("id") != person_after(key):
         raise OperationError(f"{path} with a cursor did not start after the cursor's key")
-    return lambda: ctx.get(path, params, **ctx.api_headers)
+    return lambda: ctx.get(path, params, headers=ctx.api_headers)
 
 
 @operation("person detail API", goal_ms=DETAIL_GOAL_MS)
@@ -194,4 +195,4 @@ def person_detail_api(ctx: BenchContext) -> Callable[[], object]:
     ctx.path(f"{API_PEOPLE}1/")
     ids = ctx.sample_ids(Person, 200)
     ctx.get_api(f"{API_PEOPLE}{next(ids)}/")
-    return lambda: ctx.get(f"{API_PEOPLE}{next(ids)}/", **ctx.api_headers)
+    return lambda: ctx.get(f"{API_PEOPLE}{next(ids)}/", headers=ctx.api_headers)

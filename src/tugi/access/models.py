@@ -51,9 +51,7 @@ class TargetSystem(models.Model):
         blank=True,
         help_text=_("Where applications and questions go, e.g. an e-mail address or a portal."),
     )
-    application_requirements = models.TextField(
-        _("what an application must contain"), blank=True
-    )
+    application_requirements = models.TextField(_("what an application must contain"), blank=True)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -86,9 +84,7 @@ class Role(models.Model):
     sensitivity = models.CharField(
         _("sensitivity"), max_length=30, choices=Sensitivity.choices, default=Sensitivity.NORMAL
     )
-    delegable = models.BooleanField(
-        _("delegable to a substitute"), default=False
-    )
+    delegable = models.BooleanField(_("delegable to a substitute"), default=False)
     requires_end_date = models.BooleanField(_("end date required"), default=False)
     max_duration_days = models.PositiveIntegerField(
         _("longest grant (days)"), null=True, blank=True
@@ -175,7 +171,7 @@ class Account(models.Model):
 
 
 class AccessRequest(models.Model):
-    """An application (taotlus) to change one person's access, approved by a chain (kooskõlastus)."""
+    """An application (taotlus) to change a person's access, approved by a chain (kooskõlastus)."""
 
     class State(models.TextChoices):
         SUBMITTED = "submitted", _("awaiting approval")

@@ -37,7 +37,9 @@ def holders_of(role: Role, at: datetime.datetime) -> QuerySet[Grant]:
     )
 
 
-def current_job_description(person: Person, on: datetime.date | None = None) -> JobDescription | None:
+def current_job_description(
+    person: Person, on: datetime.date | None = None
+) -> JobDescription | None:
     if person.position_id is None:
         return None
     on = on or timezone.localdate()
@@ -71,13 +73,15 @@ class BasisChain:
 
 
 def explain(person: Person, role: Role, at: datetime.datetime | None = None) -> list[BasisChain]:
-    """"Why does P have R?": each grant in force and its basis chain."""
+    """ "Why does P have R?": each grant in force and its basis chain."""
     at = at or timezone.now()
     chains = []
     grants = (
         Grant.objects.filter(person=person, role=role)
         .filter(held_at(at))
-        .select_related("basis_duty__job_description__position", "basis_item__request", "acting_for")
+        .select_related(
+            "basis_duty__job_description__position", "basis_item__request", "acting_for"
+        )
     )
     entitled = entitlements_of(person, timezone.localdate(at))
     for grant in grants:

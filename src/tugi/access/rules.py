@@ -17,8 +17,10 @@ def check_person_can_hold_access(person: Person, at: datetime.datetime | None = 
         person.employment_end is not None and person.employment_end < day
     ):
         raise ValidationError(
-            {"person": _("%(person)s has left the agency: no access can be granted.")
-             % {"person": person}}
+            {
+                "person": _("%(person)s has left the agency: no access can be granted.")
+                % {"person": person}
+            }
         )
 
 

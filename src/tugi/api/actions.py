@@ -9,7 +9,7 @@ code always passes the signed-in user (never None), so the check applies there.
 from datetime import datetime
 from typing import NamedTuple
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -17,9 +17,7 @@ from django.utils.translation import gettext as _
 
 from tugi.api.models import PREFIX_LENGTH, ApiToken, hash_key, new_key
 from tugi.core import audit
-from tugi.core.permissions import require
-
-Actor = AbstractBaseUser | AnonymousUser | None
+from tugi.core.permissions import Actor, require
 
 OPERATOR_BASIS = "operator command on the server"
 

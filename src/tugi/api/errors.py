@@ -6,6 +6,8 @@ not found, wrong method, throttling). Actions raise Django's ValidationError and
 they are translated here, so views never need to catch them.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -55,3 +57,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         data = {"detail": data["detail"]}
     response.data = {"errors": _as_lists(data)}
     return response
+
+
+@contextmanager
+def fields_renamed(**names: str) -> Iterator[None]:
+    """Report an action's field errors under the names the API request uses.
+
+    An action speaks of its own parameters (`end_grant` of `valid_to`); the client sent `at`, and
+    the 400 should name what the client sent.
+    """
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise DjangoValidationError(
+            {names.get(field, field): errors for field, errors in exc.error_dict.items()}
+        ) from exc

@@ -4,13 +4,35 @@ from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.routers import SimpleRouter
 
-from tugi.api import people, views
+from tugi.api import (
+    access_catalogue,
+    access_findings,
+    access_grants,
+    access_requests,
+    people,
+    views,
+)
 
 # Route names carry an "api-" head: the web pages use the same nouns in their own namespaces.
 router = SimpleRouter()
 router.register("people", people.PersonViewSet, basename="api-person")
 router.register("org-units", people.OrgUnitViewSet, basename="api-orgunit")
 router.register("positions", people.PositionViewSet, basename="api-position")
+# Access questions about a person live under the person (people/{id}/explain/).
+router.register("people", access_grants.PersonAccessViewSet, basename="api-person-access")
+router.register("systems", access_catalogue.TargetSystemViewSet, basename="api-targetsystem")
+router.register("roles", access_catalogue.RoleViewSet, basename="api-role")
+router.register("accounts", access_grants.AccountViewSet, basename="api-account")
+router.register("grants", access_grants.GrantViewSet, basename="api-grant")
+router.register(
+    "access-requests", access_requests.AccessRequestViewSet, basename="api-accessrequest"
+)
+router.register(
+    "access-request-items",
+    access_requests.AccessRequestItemViewSet,
+    basename="api-accessrequestitem",
+)
+router.register("findings", access_findings.FindingViewSet, basename="api-finding")
 
 urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="api-schema"),

@@ -2,16 +2,14 @@
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, User
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tugi.core import audit
-from tugi.core.permissions import require
+from tugi.core.permissions import Actor, require
 from tugi.core.roles import AppRole
-
-Actor = AbstractBaseUser | AnonymousUser | None
 
 
 def _role_values(roles: Iterable[str]) -> list[str]:
@@ -19,7 +17,9 @@ def _role_values(roles: Iterable[str]) -> list[str]:
     chosen = sorted(set(roles))
     unknown = [r for r in chosen if r not in valid]
     if unknown:
-        raise ValidationError({"roles": _("Unknown app role: %(role)s") % {"role": ", ".join(unknown)}})
+        raise ValidationError(
+            {"roles": _("Unknown app role: %(role)s") % {"role": ", ".join(unknown)}}
+        )
     return chosen
 
 
@@ -33,7 +33,9 @@ def create_user(
     if not username:
         raise ValidationError({"username": _("A username is required.")})
     if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": _("The username “%(name)s” is taken.") % {"name": username}})
+        raise ValidationError(
+            {"username": _("The username “%(name)s” is taken.") % {"name": username}}
+        )
     with transaction.atomic():
         user = User(username=username, email=email)
         if password:
@@ -56,7 +58,13 @@ def set_user_roles(actor: Actor, user: User, roles: Iterable[str]) -> User:
         before = sorted(user.groups.values_list("name", flat=True))
         user.groups.set(Group.objects.filter(name__in=chosen))
         if before != chosen:
-            audit.record(actor, "core.user.set_roles", user, before={"roles": before}, after={"roles": chosen})
+            audit.record(
+                actor,
+                "core.user.set_roles",
+                user,
+                before={"roles": before},
+                after={"roles": chosen},
+            )
     return user
 
 
@@ -70,5 +78,11 @@ def set_user_active(actor: Actor, user: User, active: bool) -> User:
             before = user.is_active
             user.is_active = active
             user.save(update_fields=["is_active"])
-            audit.record(actor, "core.user.set_active", user, before={"is_active": before}, after={"is_active": active})
+            audit.record(
+                actor,
+                "core.user.set_active",
+                user,
+                before={"is_active": before},
+                after={"is_active": active},
+            )
     return user

@@ -21,11 +21,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    items = [
+        {"url": reverse(name), "label": label, "current": False}
+        for name, label, perm in _NAV
+        if perm is None or user.has_perm(perm)
+    ]
+    # The longest matching address is the current area: /people/org/ is Organisation, not People.
     path = request.path
-    items = []
-    for name, label, perm in _NAV:
-        if perm is None or user.has_perm(perm):
-            url = reverse(name)
-            current = path == url if url == "/" else path.startswith(url)
-            items.append({"url": url, "label": label, "current": current})
+    matching = [
+        i for i in items if path == i["url"] or (i["url"] != "/" and path.startswith(i["url"]))
+    ]
+    if matching:
+        max(matching, key=lambda i: len(i["url"]))["current"] = True
     return {"nav_items": items}

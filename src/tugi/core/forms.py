@@ -39,7 +39,7 @@ _ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 
 
 class UserCreateForm(forms.Form):
-    """A new Tugi user: a username, optionally a password, app roles and the person it belongs to."""
+    """A new Tugi user: username, optional password, app roles and the person it belongs to."""
 
     username = forms.CharField(label=_("Username"), max_length=150)
     password = forms.CharField(
@@ -49,7 +49,10 @@ class UserCreateForm(forms.Form):
         help_text=_("Leave empty to create the user without password sign-in."),
     )
     roles = forms.MultipleChoiceField(
-        label=_("App roles"), choices=_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+        label=_("App roles"),
+        choices=_ROLE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     person_email = forms.EmailField(
         label=_("Person's e-mail"),
@@ -63,9 +66,13 @@ class UserCreateForm(forms.Form):
             return None
         person = Person.objects.filter(email=email).first()
         if person is None:
-            raise forms.ValidationError(_("No person has the e-mail %(email)s."), params={"email": email})
+            raise forms.ValidationError(
+                _("No person has the e-mail %(email)s."), params={"email": email}
+            )
         if person.user_id:
-            raise forms.ValidationError(_("%(person)s already has a user."), params={"person": person})
+            raise forms.ValidationError(
+                _("%(person)s already has a user."), params={"person": person}
+            )
         return person
 
     def clean_password(self) -> str:
@@ -81,6 +88,9 @@ class UserRolesForm(forms.Form):
     """The app roles of an existing user."""
 
     roles = forms.MultipleChoiceField(
-        label=_("App roles"), choices=_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+        label=_("App roles"),
+        choices=_ROLE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     is_active = forms.BooleanField(label=_("May sign in"), required=False)

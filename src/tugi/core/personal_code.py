@@ -41,7 +41,9 @@ def validate_personal_code(value: str) -> None:
             _("Digits 1–7 do not give a valid birth date (GYYMMDD)."), code="birth_date"
         ) from None
     if ik.get_birth_date(code) > timezone.localdate():
-        raise ValidationError(_("The birth date in the personal code is in the future."), code="future")
+        raise ValidationError(
+            _("The birth date in the personal code is in the future."), code="future"
+        )
 
 
 def birth_date(code: str) -> datetime.date:

@@ -88,11 +88,7 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("core.manage_users", raise_exception=True)
 def user_list(request: HttpRequest) -> HttpResponse:
-    users = (
-        User.objects.order_by("username")
-        .prefetch_related("groups")
-        .select_related("person")
-    )
+    users = User.objects.order_by("username").prefetch_related("groups").select_related("person")
     q = request.GET.get("q", "").strip()
     if q:
         users = users.filter(username__icontains=q)
@@ -134,7 +130,10 @@ def user_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
-    initial = {"roles": list(user.groups.values_list("name", flat=True)), "is_active": user.is_active}
+    initial = {
+        "roles": list(user.groups.values_list("name", flat=True)),
+        "is_active": user.is_active,
+    }
     form = UserRolesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

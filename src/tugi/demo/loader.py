@@ -3,7 +3,9 @@
 Only the first demo user, `admin`, is written directly — somebody has to hold the right to create
 the rest. That step is recorded as a `demo.load` event by the system actor; everything after it
 (units, posts, job descriptions, users, persons, unit heads) goes through the ordinary actions
-with `admin` as the actor, in one transaction and under one request id.
+with `admin` as the actor, in one transaction and under one request id. The access part
+(catalogue, accounts, grants, absences, requests) follows in the same transaction: see
+`access_loader` for who acts there and what is written directly.
 """
 
 import time
@@ -13,10 +15,12 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
+from tugi.access.models import TargetSystem
 from tugi.core import audit, context
 from tugi.core.actions import create_user
 from tugi.core.roles import ROLE_LABELS, AppRole
 from tugi.demo import data
+from tugi.demo.access_loader import load_access
 from tugi.demo.plan import DemoPlan, build_plan
 from tugi.people.actions import (
     create_org_unit,
@@ -60,11 +64,15 @@ def load_demo(stdout: Writer | None = None, plan: DemoPlan | None = None) -> boo
             _check_free(plan)
             _load(plan)
     if stdout is not None:
+        access = plan.access
         if loaded:
             stdout.write(
                 f"Loaded the demo organisation ({plan.root.name}): {len(plan.units)} units, "
                 f"{len(plan.positions)} posts with job descriptions, {len(plan.persons)} persons, "
-                f"{len(plan.logins)} users, in {time.perf_counter() - started:.1f} s.\n"
+                f"{len(plan.logins)} users; {len(access.systems)} systems with "
+                f"{len(access.roles)} roles, {len(access.accounts)} accounts with "
+                f"{sum(1 for _ in access.grants())} grants, {len(access.requests)} access "
+                f"requests; in {time.perf_counter() - started:.1f} s.\n"
             )
         else:
             stdout.write(
@@ -126,6 +134,12 @@ def _check_free(plan: DemoPlan) -> None:
         )
     ):
         problems.append(f"e-mails taken: {', '.join(taken[:5])}{' …' if len(taken) > 5 else ''}")
+    if taken := sorted(
+        TargetSystem.objects.filter(code__in=[x.code for x in plan.access.systems]).values_list(
+            "code", flat=True
+        )
+    ):
+        problems.append(f"target system codes taken: {', '.join(taken)}")
     missing_groups = {x.role for x in plan.logins} - set(
         Group.objects.values_list("name", flat=True)
     )
@@ -227,3 +241,5 @@ def _load(plan: DemoPlan) -> None:
     for u in plan.units:
         if u.head:
             update_org_unit(admin, units[u.code], head=persons[u.head])
+
+    load_access(plan.access, {x.username: users[x.person] for x in plan.logins})

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from tugi.core.personal_code import with_check_digit
 from tugi.demo import data
+from tugi.demo.access_plan import AccessPlan, build_access_plan
 from tugi.demo.data import POSTS, REFERENCE_DATE, UnitSpec
 
 # The values of OrgUnit.Kind and Person.Status, written out so the plan needs no Django models.
@@ -102,6 +103,7 @@ class DemoPlan:
     persons: tuple[PersonPlan, ...]
     logins: tuple[LoginPlan, ...]
     password: str
+    access: AccessPlan
 
     @property
     def root(self) -> UnitPlan:
@@ -359,13 +361,15 @@ def build_plan(seed: int = data.DEMO_SEED) -> DemoPlan:
         LoginPlan(login.username, login.role.value, email_of[login_slots[login.username]])
         for login in data.LOGINS
     )
+    persons_ = tuple(persons)
     return DemoPlan(
         units=units,
         positions=tuple(positions),
         job_descriptions=tuple(job_descriptions),
-        persons=tuple(persons),
+        persons=persons_,
         logins=logins,
         password=data.DEMO_PASSWORD,
+        access=build_access_plan(units, positions, job_descriptions, persons_, logins, seed),
     )
 
 

@@ -8,19 +8,16 @@ which case nothing is saved.
 import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Concat, Length, Substr
 from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 
 from tugi.core import audit
-from tugi.core.permissions import require
+from tugi.core.permissions import Actor, require
 from tugi.core.text import fold
 from tugi.people.models import Duty, JobDescription, OrgUnit, Person, Position
-
-Actor = AbstractBaseUser | AnonymousUser | None
 
 ORG_UNIT_FIELDS = ["name", "name_en", "code", "kind", "parent", "head", "active"]
 POSITION_FIELDS = ["title", "title_en", "code", "org_unit", "active"]
@@ -57,9 +54,9 @@ def _save_validated(obj: Any) -> None:
         with transaction.atomic():
             obj.save()
     except IntegrityError as exc:
-        raise ValidationError(_("This conflicts with an existing record: %(error)s") % {
-            "error": exc
-        }) from exc
+        raise ValidationError(
+            _("This conflicts with an existing record: %(error)s") % {"error": exc}
+        ) from exc
 
 
 # --- org units ---------------------------------------------------------------------------------
@@ -71,8 +68,10 @@ def _check_parent(unit: OrgUnit) -> None:
         return
     if unit.pk and (parent.pk == unit.pk or parent.path.startswith(f"{unit.path}")):
         raise ValidationError(
-            {"parent": _("“%(parent)s” is inside “%(unit)s”: the unit tree would have a cycle.")
-             % {"parent": parent, "unit": unit}}
+            {
+                "parent": _("“%(parent)s” is inside “%(unit)s”: the unit tree would have a cycle.")
+                % {"parent": parent, "unit": unit}
+            }
         )
 
 
@@ -169,17 +168,22 @@ def save_job_description(
     substituted_by: list[Position] | None = None,
 ) -> JobDescription:
     """Create or replace a job description with its duties and substitution positions."""
-    require(actor, "people.change_jobdescription" if job_description else "people.add_jobdescription")
+    require(
+        actor, "people.change_jobdescription" if job_description else "people.add_jobdescription"
+    )
     if not any(d.get("description", "").strip() for d in duties):
         raise ValidationError({"duties": _("A job description needs at least one duty.")})
     if position in (substitutes or []) or position in (substituted_by or []):
-        raise ValidationError(
-            {"substitutes": _("A position cannot substitute itself.")}
-        )
+        raise ValidationError({"substitutes": _("A position cannot substitute itself.")})
     with transaction.atomic():
         jd = job_description or JobDescription()
         before = _job_description_snapshot(jd) if jd.pk else None
-        jd.position, jd.valid_from, jd.directive, jd.purpose = position, valid_from, directive, purpose
+        jd.position, jd.valid_from, jd.directive, jd.purpose = (
+            position,
+            valid_from,
+            directive,
+            purpose,
+        )
         _save_validated(jd)
         jd.substitutes.set(substitutes or [])
         jd.substituted_by.set(substituted_by or [])
@@ -217,7 +221,8 @@ def _check_person(person: Person) -> None:
     person.foreign_id_country = person.foreign_id_country.upper()
     if person.email:
         person.email = person.email.strip().lower()
-    if person.position_id and person.org_unit_id and person.position.org_unit_id != person.org_unit_id:
+    position = person.position
+    if position is not None and person.org_unit_id and position.org_unit_id != person.org_unit_id:
         errors["position"] = _("The position “%(position)s” belongs to another unit.") % {
             "position": person.position
         }
@@ -231,7 +236,8 @@ def _check_person(person: Person) -> None:
             while node is not None:
                 if node.pk in seen:
                     errors["manager"] = _(
-                        "%(manager)s reports (directly or not) to %(person)s: managers would form a cycle."
+                        "%(manager)s reports (directly or not) to %(person)s: "
+                        "managers would form a cycle."
                     ) % {"manager": manager, "person": person}
                     break
                 seen.add(node.pk)
@@ -240,9 +246,7 @@ def _check_person(person: Person) -> None:
         errors["employment_end"] = _("A person who has left needs an employment end date.")
     if errors:
         raise ValidationError(errors)
-    person.search_text = fold(
-        f"{person.first_name} {person.last_name} {person.email}"
-    )
+    person.search_text = fold(f"{person.first_name} {person.last_name} {person.email}")
 
 
 def create_person(actor: Actor, **data: Any) -> Person:
@@ -264,7 +268,7 @@ def create_person(actor: Actor, **data: Any) -> Person:
 
 
 def update_person(actor: Actor, person: Person, **data: Any) -> Person:
-    """Change a person's data; the audit event keeps what changed, never the personal code itself."""
+    """Change a person's data; the audit event keeps what changed, never the personal code."""
     require(actor, "people.change_person")
     with transaction.atomic():
         person = Person.objects.select_for_update().get(pk=person.pk)
@@ -278,7 +282,12 @@ def update_person(actor: Actor, person: Person, **data: Any) -> Person:
             b["personal_code"], a["personal_code"] = "•", "changed"
         if b or a:
             audit.record(
-                actor, "people.person.update", person, before=b, after=a, subject_person_id=person.pk
+                actor,
+                "people.person.update",
+                person,
+                before=b,
+                after=a,
+                subject_person_id=person.pk,
             )
     return person
 
@@ -286,9 +295,11 @@ def update_person(actor: Actor, person: Person, **data: Any) -> Person:
 def _logged_person_fields() -> list[str]:
     # The audit log records *that* the personal code changed, not the code: the log is read more
     # widely than the code may be.
-    return [f.attname for f in Person._meta.concrete_fields if f.attname not in {"personal_code", "search_text"}] + [
-        "has_personal_code"
-    ]
+    return [
+        f.attname
+        for f in Person._meta.concrete_fields
+        if f.attname not in {"personal_code", "search_text"}
+    ] + ["has_personal_code"]
 
 
 def view_personal_code(actor: Actor, person: Person, purpose: str) -> str:

@@ -140,7 +140,7 @@ class PersonFilters:
     q: str = ""
     org_unit: OrgUnit | None = None
     status: str = ""
-    position: Position | None = None
+    position_id: int | None = None
 
 
 def is_personal_code_query(q: str) -> bool:
@@ -150,6 +150,17 @@ def is_personal_code_query(q: str) -> bool:
 def subtree_ids(unit: OrgUnit) -> QuerySet[OrgUnit, int]:
     """The ids of a unit and everything below it, as a subquery (one indexed prefix scan)."""
     return OrgUnit.objects.filter(path__startswith=unit.path).values_list("id", flat=True)
+
+
+def _is_whole_tree(unit: OrgUnit) -> bool:
+    """Whether the unit is the only root, so "in its subtree" means everyone.
+
+    Filtering the whole agency by unit would make the database sort every person (160 ms at
+    100,000); without the filter the name index serves the page directly.
+    """
+    if unit.parent_id is not None:
+        return False
+    return not OrgUnit.objects.filter(parent__isnull=True).exclude(pk=unit.pk).exists()
 
 
 def search_persons(user: User, filters: PersonFilters) -> QuerySet[Person]:
@@ -164,14 +175,20 @@ def search_persons(user: User, filters: PersonFilters) -> QuerySet[Person]:
         qs = qs.filter(personal_code=q)
     elif q:
         # search_text is folded at write time, so folding the query makes "jogi" find "Jõgi".
+        matching = Person.objects.all()
         for term in fold(q).split()[:MAX_SEARCH_TERMS]:
-            qs = qs.filter(search_text__contains=term)
-    if filters.org_unit is not None:
+            matching = matching.filter(search_text__contains=term)
+        # As a subquery of ids: a substring match cannot use an index, and SQLite would otherwise
+        # walk the name index fetching every row to test it (300 ms at 100,000 persons for a
+        # name that is not there). Scanning the table once and sorting the matches is bounded
+        # (about 40 ms at that size) whether the term is rare or common.
+        qs = qs.filter(id__in=matching.values("id"))
+    if filters.org_unit is not None and not _is_whole_tree(filters.org_unit):
         qs = qs.filter(org_unit_id__in=subtree_ids(filters.org_unit))
     if filters.status:
         qs = qs.filter(status=filters.status)
-    if filters.position is not None:
-        qs = qs.filter(position=filters.position)
+    if filters.position_id is not None:
+        qs = qs.filter(position_id=filters.position_id)
     return qs
 
 
@@ -239,16 +256,30 @@ class UnitNode:
 
 
 def member_counts(unit_ids: Iterable[int] | None = None) -> dict[int, int]:
-    """Current (not departed) members per unit, in one GROUP BY query."""
-    qs = Person.objects.exclude(status=Person.Status.LEFT)
+    """Current (not departed) members per unit, from two GROUP BY queries.
+
+    Counted as everyone minus those who left, because each of those two counts is served by an
+    existing index (the org_unit index covers the first, `person_status` narrows the second),
+    whereas filtering on status directly makes SQLite read every row: 30 ms against 140 ms at
+    100,000 persons.
+    """
+    everyone = Person.objects.all()
     if unit_ids is not None:
-        qs = qs.filter(org_unit_id__in=list(unit_ids))
-    rows = qs.values("org_unit_id").annotate(n=Count("id")).values_list("org_unit_id", "n")
-    return dict(rows)
+        everyone = everyone.filter(org_unit_id__in=list(unit_ids))
+    departed = everyone.filter(status=Person.Status.LEFT)
+
+    def per_unit(qs: QuerySet[Person]) -> dict[int, int]:
+        rows = qs.values("org_unit_id").annotate(n=Count("id")).values_list("org_unit_id", "n")
+        return dict(rows)
+
+    counts = per_unit(everyone)
+    for unit_id, n in per_unit(departed).items():
+        counts[unit_id] -= n
+    return counts
 
 
 def org_tree(include_inactive: bool = False) -> list[UnitNode]:
-    """The whole unit tree as nested nodes, in two queries (units with heads, member counts)."""
+    """The whole unit tree as nested nodes, in three queries (units with heads, member counts)."""
     units = OrgUnit.objects.select_related("head").order_by("path")
     if not include_inactive:
         units = units.filter(active=True)

@@ -78,7 +78,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
     form = PersonFilterForm(request.GET or None, can_search_code=can_search_code)
     filters = form.filters() if form.is_bound else queries.PersonFilters()
     page = queries.person_page(request.user, filters, request.GET.get("cursor", ""))
-    filtered = bool(filters.q or filters.org_unit or filters.status or filters.position)
+    filtered = bool(filters.q or filters.org_unit or filters.status or filters.position_id)
     context = {"form": form, "page": page, "filtered": filtered, "filters": filters}
     return _render_maybe_partial(
         request, "people/person_list.html", "people/_person_results.html", context

@@ -6,7 +6,6 @@ changes only ever reach into the future, so the grant table stays a truthful his
 
 import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -23,13 +22,21 @@ from tugi.access.models import (
 from tugi.access.queries import grant_open_at, suspension_open_at
 from tugi.access.rules import check_person_can_hold_access, check_role_period
 from tugi.core import audit
-from tugi.core.permissions import require
+from tugi.core.permissions import Actor, require
 from tugi.people.models import Duty, Person
 
-Actor = AbstractBaseUser | AnonymousUser | None
-
-_GRANT_FIELDS = ["account_id", "role_id", "person_id", "valid_from", "valid_to", "basis",
-                 "basis_duty_id", "basis_item_id", "acting_for_id", "ended_reason"]
+_GRANT_FIELDS = [
+    "account_id",
+    "role_id",
+    "person_id",
+    "valid_from",
+    "valid_to",
+    "basis",
+    "basis_duty_id",
+    "basis_item_id",
+    "acting_for_id",
+    "ended_reason",
+]
 
 
 def _check_not_self(actor: Actor, person: Person) -> None:
@@ -61,8 +68,13 @@ def open_account(
             state=Account.State.ACTIVE,
             opened_at=timezone.now(),
         )
-        audit.record(actor, "access.account.open", account, after=audit.snapshot(account),
-                     subject_person_id=person.pk)
+        audit.record(
+            actor,
+            "access.account.open",
+            account,
+            after=audit.snapshot(account),
+            subject_person_id=person.pk,
+        )
     return account
 
 
@@ -80,8 +92,15 @@ def close_account(actor: Actor, account: Account, *, reason: str) -> Account:
         before = account.state
         account.state, account.closed_at = Account.State.CLOSED, now
         account.save(update_fields=["state", "closed_at"])
-        audit.record(actor, "access.account.close", account, before={"state": before},
-                     after={"state": account.state}, basis=reason, subject_person_id=account.person_id)
+        audit.record(
+            actor,
+            "access.account.close",
+            account,
+            before={"state": before},
+            after={"state": account.state},
+            basis=reason,
+            subject_person_id=account.person_id,
+        )
     return account
 
 
@@ -114,8 +133,10 @@ def grant_role(
             overlapping = overlapping.filter(valid_from__lt=valid_to)
         if overlapping.exists():
             raise ValidationError(
-                {"role": _("%(person)s already holds “%(role)s” in that period.")
-                 % {"person": person, "role": role.name}}
+                {
+                    "role": _("%(person)s already holds “%(role)s” in that period.")
+                    % {"person": person, "role": role.name}
+                }
             )
         grant = Grant(
             account=account,
@@ -130,8 +151,14 @@ def grant_role(
         )
         grant.full_clean()
         grant.save()
-        audit.record(actor, "access.grant.create", grant, after=audit.snapshot(grant, _GRANT_FIELDS),
-                     basis=_basis_text(grant), subject_person_id=person.pk)
+        audit.record(
+            actor,
+            "access.grant.create",
+            grant,
+            after=audit.snapshot(grant, _GRANT_FIELDS),
+            basis=_basis_text(grant),
+            subject_person_id=person.pk,
+        )
     return grant
 
 
@@ -166,8 +193,15 @@ def end_grant(
         grant.valid_to = max(at, grant.valid_from + datetime.timedelta(microseconds=1))
         grant.ended_reason = reason[:300]
         grant.save(update_fields=["valid_to", "ended_reason"])
-        audit.record(actor, "access.grant.end", grant, before={"valid_to": before},
-                     after={"valid_to": grant.valid_to}, basis=reason, subject_person_id=grant.person_id)
+        audit.record(
+            actor,
+            "access.grant.end",
+            grant,
+            before={"valid_to": before},
+            after={"valid_to": grant.valid_to},
+            basis=reason,
+            subject_person_id=grant.person_id,
+        )
     return grant
 
 
@@ -193,20 +227,26 @@ def suspend_grant(
         raise ValidationError({"reason": _("Say why the grant is suspended.")})
     with transaction.atomic():
         grant = Grant.objects.select_for_update().get(pk=grant.pk)
-        clash = grant.suspensions.filter(
-            suspensiongrant_open_at(starts_at)
-        )
+        clash = grant.suspensions.filter(suspension_open_at(starts_at))
         if ends_at is not None:
             clash = clash.filter(starts_at__lt=ends_at)
         if clash.exists():
             raise ValidationError({"starts_at": _("The grant is already suspended then.")})
         suspension = GrantSuspension.objects.create(
-            grant=grant, starts_at=starts_at, ends_at=ends_at, reason=reason[:300],
+            grant=grant,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=reason[:300],
             basis_item=basis_item,
         )
-        audit.record(actor, "access.grant.suspend", grant,
-                     after={"starts_at": starts_at, "ends_at": ends_at}, basis=reason,
-                     subject_person_id=grant.person_id)
+        audit.record(
+            actor,
+            "access.grant.suspend",
+            grant,
+            after={"starts_at": starts_at, "ends_at": ends_at},
+            basis=reason,
+            subject_person_id=grant.person_id,
+        )
     return suspension
 
 
@@ -219,13 +259,19 @@ def resume_grant(actor: Actor, grant: Grant, *, reason: str) -> Grant:
         current = (
             grant.suspensions.select_for_update()
             .filter(starts_at__lte=now)
-            .filter(suspensiongrant_open_at(now))
+            .filter(suspension_open_at(now))
             .first()
         )
         if current is None:
             raise ValidationError(_("The grant is not suspended."))
         current.ends_at = now
         current.save(update_fields=["ends_at"])
-        audit.record(actor, "access.grant.resume", grant, after={"resumed_at": now}, basis=reason,
-                     subject_person_id=grant.person_id)
+        audit.record(
+            actor,
+            "access.grant.resume",
+            grant,
+            after={"resumed_at": now},
+            basis=reason,
+            subject_person_id=grant.person_id,
+        )
     return grant

@@ -18,9 +18,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("TUGI_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("TUGI_PORT", "8000")))
-        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("TUGI_WEB_WORKERS", "3")))
-        parser.add_argument("--demo", action="store_true", help="load the demo organisation if it is not there yet")
-        parser.add_argument("--no-worker", action="store_true", help="do not start the background worker")
+        parser.add_argument(
+            "--web-workers", type=int, default=int(os.environ.get("TUGI_WEB_WORKERS", "3"))
+        )
+        parser.add_argument(
+            "--demo", action="store_true", help="load the demo organisation if it is not there yet"
+        )
+        parser.add_argument(
+            "--no-worker", action="store_true", help="do not start the background worker"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -30,16 +36,27 @@ class Command(BaseCommand):
 
         tugi = shutil.which("tugi") or sys.argv[0]
         gunicorn = [
-            sys.executable, "-m", "gunicorn", "tugi.wsgi:application",
-            "--bind", f"{opts['host']}:{opts['port']}",
-            "--workers", str(opts["web_workers"]),
-            "--access-logfile", "-",
-            "--graceful-timeout", "10",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "tugi.wsgi:application",
+            "--bind",
+            f"{opts['host']}:{opts['port']}",
+            "--workers",
+            str(opts["web_workers"]),
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "10",
         ]
         procs = [subprocess.Popen(gunicorn)]  # noqa: S603 - our own fixed command line
         if not opts["no_worker"]:
             procs.append(subprocess.Popen([tugi, "worker"]))  # noqa: S603
-        self.stdout.write(self.style.SUCCESS(f"Tugi is running at http://{opts['host']}:{opts['port']}/  (Ctrl+C stops it)"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Tugi is running at http://{opts['host']}:{opts['port']}/  (Ctrl+C stops it)"
+            )
+        )
 
         def stop(signum: int, frame: Any) -> None:
             for p in procs:

@@ -1,0 +1,542 @@
+"""Reads for the access pages: bounded, a fixed number of queries whatever the data's size.
+
+The domain reads (`holders_of`, `explain`, `entitlements_of` …) live in `tugi.access.queries`;
+this module shapes them for the pages: keyset pages, the person's timeline with its geometry,
+the role picker's marks, the request's history. Nothing here writes.
+"""
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.db.models import Count, F, Model, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tugi.access import policy
+from tugi.access.compliance import fix_hint
+from tugi.access.models import (
+    AccessRequest,
+    AccessRequestItem,
+    Account,
+    Approval,
+    Finding,
+    Grant,
+    Role,
+    TargetSystem,
+)
+from tugi.access.queries import BasisChain, entitlements_of, holders_of
+from tugi.core.models import AuditEvent
+from tugi.people.models import Duty, OrgUnit, Person
+from tugi.people.queries import KeysetPage, decode_cursor, encode_cursor, keyset_page, subtree_ids
+
+PAGE_SIZE = 50
+# A person's timeline shows at most this many grants, the most recent first; a longer history
+# is rare (years of substitutions) and stays readable on the grant and audit pages.
+TIMELINE_LIMIT = 200
+
+M = TypeVar("M", bound=Model)
+
+
+# --- keyset pages by id -------------------------------------------------------------------------
+
+
+def id_page(
+    queryset: QuerySet[M], cursor: str, *, descending: bool = False, size: int = PAGE_SIZE
+) -> KeysetPage[M]:
+    """One page of `queryset` ordered by id (newest first when `descending`), by key, not OFFSET.
+
+    The lists paged this way (findings, requests, fulfilment items) each have an index ending in
+    id behind their filter, so every page is one index range scan.
+    """
+    forward, backward = ("-id", "id") if descending else ("id", "-id")
+    after, before = ("id__lt", "id__gt") if descending else ("id__gt", "id__lt")
+    decoded = decode_cursor(cursor, 1)
+    if decoded is None:
+        rows = list(queryset.order_by(forward)[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        return KeysetPage(rows, encode_cursor("n", [rows[-1].pk]) if more else None, None)
+    direction, (key,) = decoded
+    if direction == "n":
+        rows = list(queryset.filter(**{after: key}).order_by(forward)[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        return KeysetPage(
+            rows,
+            encode_cursor("n", [rows[-1].pk]) if more else None,
+            encode_cursor("p", [rows[0].pk]) if rows else None,
+        )
+    rows = list(queryset.filter(**{before: key}).order_by(backward)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size][::-1]
+    return KeysetPage(
+        rows,
+        encode_cursor("n", [rows[-1].pk]) if rows else None,
+        encode_cursor("p", [rows[0].pk]) if more else None,
+    )
+
+
+# --- grants: status and basis --------------------------------------------------------------------
+
+# Everything a grant's row and its basis show, in the one query that loads the grants.
+GRANT_RELATED = (
+    "role__system",
+    "account",
+    "basis_duty__job_description__position",
+    "basis_item__request",
+    "acting_for",
+)
+
+
+def grant_state(grant: Grant, now: datetime.datetime) -> str:
+    """scheduled, in_force, suspended or ended at `now`; reads prefetched suspensions."""
+    if grant.valid_from > now:
+        return "scheduled"
+    if grant.valid_to is not None and grant.valid_to <= now:
+        return "ended"
+    for s in grant.suspensions.all():
+        if s.starts_at <= now and (s.ends_at is None or s.ends_at > now):
+            return "suspended"
+    return "in_force"
+
+
+def state_label(state: str) -> str:
+    return str(
+        {
+            "scheduled": _("scheduled"),
+            "in_force": _("in force"),
+            "suspended": _("suspended"),
+            "ended": _("ended"),
+        }[state]
+    )
+
+
+# --- the person's access page ---------------------------------------------------------------------
+
+
+@dataclass
+class Bar:
+    """A period drawn on the timeline track, as percentages of its width."""
+
+    left: float
+    width: float
+    open_end: bool = False
+
+
+@dataclass
+class TimelineRow:
+    """One grant on the timeline: the grant, its state now, its bar and suspension bars."""
+
+    grant: Grant
+    state: str
+    state_label: str
+    bar: Bar
+    suspensions: list[tuple[Any, Bar]] = field(default_factory=list)
+
+
+@dataclass
+class Tick:
+    label: str
+    left: float
+
+
+@dataclass
+class Timeline:
+    rows: list[TimelineRow]
+    ticks: list[Tick]
+    now_left: float
+    start: datetime.datetime
+    end: datetime.datetime
+    truncated: bool = False
+
+
+@dataclass
+class Gap:
+    """A role the person's job description justifies that they neither hold nor will hold."""
+
+    role: Role
+    duty: Duty
+    has_account: bool
+
+
+@dataclass
+class FindingRow:
+    finding: Finding
+    fix_url_name: str
+    fix_kwargs: dict[str, int]
+    fix_label: str
+
+
+@dataclass
+class PersonAccess:
+    """Everything the person's access page shows."""
+
+    person: Person
+    accounts: list[Account]
+    current: list[TimelineRow]
+    timeline: Timeline
+    gaps: list[Gap]
+    findings: list[FindingRow]
+    has_job_description: bool
+
+
+def _position(value: datetime.datetime, start: datetime.datetime, span: float) -> float:
+    return max(0.0, min(100.0, (value - start).total_seconds() / span * 100))
+
+
+def _bar(
+    begin: datetime.datetime,
+    end: datetime.datetime | None,
+    start: datetime.datetime,
+    stop: datetime.datetime,
+    span: float,
+) -> Bar:
+    left = _position(begin, start, span)
+    right = _position(end or stop, start, span)
+    # A day-long grant on a ten-year axis would be invisible: give every bar a visible width.
+    return Bar(round(left, 2), round(max(right - left, 0.8), 2), open_end=end is None)
+
+
+def _ticks(start: datetime.datetime, end: datetime.datetime, span: float) -> list[Tick]:
+    """Year marks, or quarter marks when the axis is short; labels in local time."""
+    local_start, local_end = timezone.localtime(start), timezone.localtime(end)
+    years = local_end.year - local_start.year
+    ticks = []
+    if years >= 3:
+        step = 1 if years <= 8 else 2
+        for year in range(local_start.year + 1, local_end.year + 1, step):
+            at = timezone.make_aware(datetime.datetime(year, 1, 1))
+            ticks.append(Tick(str(year), round(_position(at, start, span), 2)))
+    else:
+        year, month = local_start.year, local_start.month
+        while True:
+            month += 1
+            if month > 12:
+                year, month = year + 1, 1
+            if month not in (1, 4, 7, 10):
+                continue
+            at = timezone.make_aware(datetime.datetime(year, month, 1))
+            if at >= end:
+                break
+            ticks.append(Tick(f"{month:02d}.{year}", round(_position(at, start, span), 2)))
+    return ticks
+
+
+def build_timeline(
+    grants: Sequence[Grant], now: datetime.datetime, truncated: bool = False
+) -> Timeline:
+    """The timeline's geometry: from the earliest start to a little past the latest end or now."""
+    if not grants:
+        return Timeline([], [], 100.0, now, now)
+    earliest = min(g.valid_from for g in grants)
+    latest = max(
+        [now]
+        + [g.valid_to for g in grants if g.valid_to is not None]
+        + [g.valid_from for g in grants]
+    )
+    # Pad both ends so bars that start at the edge and open-ended ones read as such.
+    pad = max((latest - earliest) * 0.06, datetime.timedelta(days=14))
+    start, end = earliest - pad, latest + pad
+    span = (end - start).total_seconds()
+    rows = []
+    for grant in sorted(grants, key=lambda g: (g.role.system.name, g.role.name, g.valid_from)):
+        state = grant_state(grant, now)
+        row = TimelineRow(
+            grant, state, state_label(state), _bar(grant.valid_from, grant.valid_to, start, end, span)
+        )
+        for s in grant.suspensions.all():
+            row.suspensions.append((s, _bar(s.starts_at, s.ends_at, start, end, span)))
+        rows.append(row)
+    return Timeline(
+        rows,
+        _ticks(start, end, span),
+        round(_position(now, start, span), 2),
+        start,
+        end,
+        truncated,
+    )
+
+
+def person_access(person: Person, now: datetime.datetime | None = None) -> PersonAccess:
+    """The person's accounts, grants (now and as a timeline), gaps and open findings.
+
+    Seven queries whatever the person holds: accounts, grants, their suspensions, the job
+    description and its entitlements, the roles of the gaps, the findings.
+    """
+    now = now or timezone.now()
+    accounts = list(
+        Account.objects.filter(person=person)
+        .select_related("system")
+        .order_by("system__name", "-id")
+    )
+    grants = list(
+        Grant.objects.filter(person=person)
+        .select_related(*GRANT_RELATED)
+        .prefetch_related("suspensions")
+        .order_by("-valid_from", "-id")[: TIMELINE_LIMIT + 1]
+    )
+    truncated = len(grants) > TIMELINE_LIMIT
+    grants = grants[:TIMELINE_LIMIT]
+    timeline = build_timeline(grants, now, truncated)
+    current = [row for row in timeline.rows if row.state in ("in_force", "suspended")]
+
+    entitled = entitlements_of(person, timezone.localdate(now))
+    # Held or coming: a gap is only what the person will not have without someone acting.
+    covered = {
+        row.grant.role_id
+        for row in timeline.rows
+        if row.state != "ended" and row.grant.acting_for_id is None
+    }
+    missing = [role_id for role_id in entitled if role_id not in covered]
+    open_systems = {a.system_id for a in accounts if a.state != Account.State.CLOSED}
+    gaps = [
+        Gap(role, entitled[role.pk], role.system_id in open_systems)
+        for role in Role.objects.filter(pk__in=missing)
+        .select_related("system")
+        .order_by("system__name", "name")
+    ]
+    findings = [
+        FindingRow(f, *fix_hint(f))
+        for f in Finding.objects.filter(person=person, resolved_at__isnull=True)
+        .select_related("grant__role__system", "account__system", "rule")
+        .order_by("kind", "id")
+    ]
+    return PersonAccess(
+        person=person,
+        accounts=accounts,
+        current=current,
+        timeline=timeline,
+        gaps=gaps,
+        findings=findings,
+        has_job_description=bool(entitled) or _has_job_description(person, now),
+    )
+
+
+def _has_job_description(person: Person, now: datetime.datetime) -> bool:
+    if person.position_id is None:
+        return False
+    return person.position.job_descriptions.filter(  # type: ignore[union-attr]
+        valid_from__lte=timezone.localdate(now)
+    ).exists()
+
+
+def chain_for(grant: Grant, now: datetime.datetime | None = None) -> BasisChain:
+    """The basis chain of one grant, as `explain` builds it for the grants in force."""
+    chain = BasisChain(grant=grant)
+    if grant.basis == Grant.Basis.JOB_DESCRIPTION and grant.basis_duty is not None:
+        chain.duty = grant.basis_duty
+        chain.job_description = grant.basis_duty.job_description
+        entitled = entitlements_of(grant.person, timezone.localdate(now or timezone.now()))
+        chain.still_justified = grant.role_id in entitled
+    elif grant.basis == Grant.Basis.REQUEST and grant.basis_item is not None:
+        chain.approvals = list(
+            grant.basis_item.request.approvals.select_related("approver", "decided_by", "system")
+        )
+    return chain
+
+
+def person_grants_of_role(person: Person, role: Role) -> list[Grant]:
+    """Every grant of the role the person has had, newest first (the history beside 'why')."""
+    return list(
+        Grant.objects.filter(person=person, role=role)
+        .select_related(*GRANT_RELATED)
+        .prefetch_related("suspensions")
+        .order_by("-valid_from", "-id")[:TIMELINE_LIMIT]
+    )
+
+
+# --- catalogue --------------------------------------------------------------------------------
+
+
+def systems_with_role_counts() -> list[TargetSystem]:
+    """Every target system with its owner and number of roles (systems number in tens)."""
+    return list(
+        TargetSystem.objects.select_related("owner")
+        .annotate(role_count=Count("roles"))
+        .order_by("-active", "name")
+    )
+
+
+def role_holders_page(role: Role, at: datetime.datetime, cursor: str = "") -> KeysetPage[Grant]:
+    """One page of who held the role at `at` (`holders_of`), by holder name, with each basis."""
+    qs = (
+        holders_of(role, at)
+        .select_related("basis_duty__job_description__position", "basis_item__request")
+        .annotate(holder_last=F("person__last_name"), holder_first=F("person__first_name"))
+    )
+    return keyset_page(qs, cursor, order=("holder_last", "holder_first", "id"))
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RoleChoice:
+    """A role in the request form's picker, with what the person already has of it."""
+
+    role: Role
+    justified: bool
+    held: bool
+
+
+def role_choices(person: Person, now: datetime.datetime | None = None) -> list[RoleChoice]:
+    """Active roles of active systems, each marked justified (job description) and/or held."""
+    now = now or timezone.now()
+    entitled = entitlements_of(person, timezone.localdate(now))
+    held = set(
+        Grant.objects.filter(person=person, acting_for__isnull=True)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=now))
+        .values_list("role_id", flat=True)
+    )
+    roles = (
+        Role.objects.filter(active=True, system__active=True)
+        .select_related("system")
+        .order_by("system__name", "module", "name", "id")
+    )
+    return [RoleChoice(r, r.pk in entitled, r.pk in held) for r in roles]
+
+
+def open_grants(person: Person, now: datetime.datetime | None = None) -> list[Grant]:
+    """The person's grants that have not ended (in force or scheduled): what a request can end."""
+    now = now or timezone.now()
+    return list(
+        Grant.objects.filter(person=person)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=now))
+        .select_related("role__system")
+        .order_by("role__system__name", "role__name", "valid_from")
+    )
+
+
+def request_for_detail(pk: int) -> AccessRequest | None:
+    """A request with its person, filer, items and approval chain: four queries."""
+    return (
+        AccessRequest.objects.select_related("person__org_unit", "requested_by")
+        .prefetch_related(
+            _items_prefetch(),
+            _approvals_prefetch(),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def _items_prefetch(lookup: str = "items") -> Prefetch:
+    return Prefetch(
+        lookup,
+        queryset=AccessRequestItem.objects.select_related(
+            "system", "role__system", "grant__role__system", "fulfilled_by"
+        ).order_by("id"),
+    )
+
+
+def _approvals_prefetch() -> Prefetch:
+    return Prefetch(
+        "approvals",
+        queryset=Approval.objects.select_related("approver", "decided_by", "system").order_by(
+            "order"
+        ),
+    )
+
+
+def current_step(request: AccessRequest) -> Approval | None:
+    """The step whose turn it is, from the prefetched chain (the policy's rule, no query)."""
+    if request.state != AccessRequest.State.SUBMITTED:
+        return None
+    pending = [a for a in request.approvals.all() if a.decision == Approval.Decision.PENDING]
+    return min(pending, key=lambda a: a.order) if pending else None
+
+
+def request_history(request: AccessRequest) -> list[AuditEvent]:
+    """The audit events of the request and of its items, oldest first (an indexed lookup)."""
+    item_ids = [str(item.pk) for item in request.items.all()]
+    return list(
+        AuditEvent.objects.filter(
+            Q(object_type=AccessRequest._meta.label_lower, object_id=str(request.pk))
+            | Q(object_type=AccessRequestItem._meta.label_lower, object_id__in=item_ids)
+        )
+        .select_related("actor")
+        .order_by("id")[:200]
+    )
+
+
+def requests_visible_to(user: Any, scope: str, state: str) -> QuerySet[AccessRequest]:
+    """Requests the list shows: the user's own (filed by or for them) or, for staff, all."""
+    qs = AccessRequest.objects.select_related("person", "requested_by").prefetch_related(
+        _items_prefetch()
+    )
+    if scope != "all":
+        qs = qs.filter(Q(requested_by=user) | Q(person__user=user))
+    if state:
+        qs = qs.filter(state=state)
+    return qs
+
+
+def approvals_page(approver: Person, cursor: str) -> KeysetPage[Approval]:
+    """The approver's inbox: current steps that are theirs, oldest request first."""
+    qs = (
+        policy.awaiting_decision(approver)
+        .select_related("request__person__org_unit")
+        .prefetch_related(_items_prefetch("request__items"))
+    )
+    return keyset_page(qs, cursor, order=("request_id", "id"))
+
+
+def fulfilment_page(cursor: str) -> KeysetPage[AccessRequestItem]:
+    """Approved items of approved requests, oldest first (the request_item_state index)."""
+    qs = AccessRequestItem.objects.filter(
+        state=AccessRequestItem.State.APPROVED, request__state=AccessRequest.State.APPROVED
+    ).select_related(
+        "request__person__org_unit", "system", "role__system", "grant__role__system"
+    )
+    return id_page(qs, cursor)
+
+
+def open_account_pairs(items: Iterable[AccessRequestItem]) -> set[tuple[int, int]]:
+    """(person id, system id) of the open accounts among the items' persons and systems."""
+    persons = {item.request.person_id for item in items}
+    systems = {item.system_id for item in items}
+    if not persons:
+        return set()
+    rows = (
+        Account.objects.filter(person_id__in=persons, system_id__in=systems)
+        .exclude(state=Account.State.CLOSED)
+        .values_list("person_id", "system_id")
+    )
+    return set(rows)
+
+
+# --- compliance ---------------------------------------------------------------------------------
+
+
+def finding_counts() -> dict[str, int]:
+    """Open findings per kind: one GROUP BY served by the (resolved_at, kind, id) index."""
+    rows = (
+        Finding.objects.order_by()
+        .filter(resolved_at__isnull=True)
+        .values("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+    counts: dict[str, int] = defaultdict(int)
+    for kind, n in rows:
+        counts[kind] = n
+    return {kind: counts[kind] for kind in Finding.Kind.values}
+
+
+def finding_page(kind: str, unit: OrgUnit | None, cursor: str) -> KeysetPage[Finding]:
+    """One page of open findings, oldest first, narrowed by kind and by an org unit's subtree."""
+    qs = Finding.objects.filter(resolved_at__isnull=True).select_related(
+        "person__org_unit", "grant__role__system", "account__system", "rule"
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    if unit is not None:
+        qs = qs.filter(person__org_unit_id__in=subtree_ids(unit))
+    return id_page(qs, cursor)
+
+
+def with_fix_hints(findings: Iterable[Finding]) -> list[FindingRow]:
+    return [FindingRow(f, *fix_hint(f)) for f in findings]

@@ -1,0 +1,134 @@
+"""A person's access: accounts, grants now and as a timeline, gaps, findings, and "why?"."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tugi.access import page_queries
+from tugi.access.actions import grants as grant_actions
+from tugi.access.forms import HoldersAtForm, UsernameForm
+from tugi.access.models import Account, Grant, Role
+from tugi.access.queries import entitlements_of, explain as explain_basis
+from tugi.access.views._common import can_see_access_of, is_own, permission, person_of
+from tugi.people.models import Person
+
+
+def _person_or_403(request: HttpRequest, pk: int) -> Person:
+    """The person, if the viewer may see their access; a requester cannot probe which ids exist."""
+    person = Person.objects.select_related("org_unit", "position").filter(pk=pk).first()
+    if person is None:
+        if not request.user.has_perm("access.view_grant"):
+            raise PermissionDenied
+        raise Http404
+    if not can_see_access_of(request, person):
+        raise PermissionDenied
+    return person
+
+
+def _page(request: HttpRequest, person: Person, *, is_me: bool) -> HttpResponse:
+    context = {
+        "person": person,
+        "data": page_queries.person_access(person),
+        "is_me": is_me or is_own(request, person),
+        "can_change": request.user.has_perm("access.change_grant"),
+        "can_grant": request.user.has_perms(["access.add_grant", "access.add_account"]),
+    }
+    return render(request, "access/person_access.html", context)
+
+
+@login_required
+def my_access(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's own access page."""
+    person = person_of(request)
+    if person is None:
+        return render(request, "access/me_missing.html")
+    return _page(request, person, is_me=True)
+
+
+@login_required
+def person_access(request: HttpRequest, pk: int) -> HttpResponse:
+    """A person's access page (staff with access.view_grant, or the person themselves)."""
+    return _page(request, _person_or_403(request, pk), is_me=False)
+
+
+@login_required
+def explain(request: HttpRequest, pk: int, role_pk: int) -> HttpResponse:
+    """Why does the person hold the role: each grant in force and its basis chain."""
+    person = _person_or_403(request, pk)
+    role = get_object_or_404(Role.objects.select_related("system"), pk=role_pk)
+    form = HoldersAtForm(request.GET or None)
+    at = form.moment()
+    chains = explain_basis(person, role, at)
+    for chain in chains:
+        if chain.grant.basis_item_id:
+            # The filer of each request basis: few chains, so one small query each.
+            chain.request = (  # type: ignore[attr-defined]
+                chain.grant.basis_item.request.__class__.objects.select_related(
+                    "requested_by"
+                ).get(pk=chain.grant.basis_item.request_id)  # type: ignore[union-attr]
+            )
+    context = {
+        "person": person,
+        "role": role,
+        "form": form,
+        "at": at,
+        "is_now": not (form.is_valid() and form.cleaned_data.get("at")),
+        "chains": chains,
+        "history": page_queries.person_grants_of_role(person, role),
+        "is_me": is_own(request, person),
+    }
+    return render(request, "access/explain.html", context)
+
+
+@permission("access.add_grant", "access.add_account")
+@require_POST
+def grant_entitled(request: HttpRequest, pk: int, role_pk: int) -> HttpResponse:
+    """The desk grants a role the person's job description justifies (closing a gap)."""
+    person = get_object_or_404(Person, pk=pk)
+    role = get_object_or_404(Role.objects.select_related("system"), pk=role_pk)
+    back = reverse("access:person_access", args=[person.pk]) + "#gaps"
+    duty = entitlements_of(person).get(role.pk)
+    if duty is None:
+        messages.error(
+            request,
+            _("The job description of %(person)s does not justify “%(role)s”.")
+            % {"person": person, "role": role.name},
+        )
+        return redirect(back)
+    form = UsernameForm(request.POST)
+    form.is_valid()
+    username = form.cleaned_data.get("username", "") if hasattr(form, "cleaned_data") else ""
+    try:
+        # Opening the account and granting the role succeed or fail together.
+        with transaction.atomic():
+            account = (
+                Account.objects.filter(person=person, system=role.system)
+                .exclude(state=Account.State.CLOSED)
+                .first()
+            ) or grant_actions.open_account(request.user, person, role.system, username=username)
+            grant_actions.grant_role(
+                request.user,
+                account,
+                role,
+                basis=Grant.Basis.JOB_DESCRIPTION,
+                basis_duty=duty,
+            )
+    except ValidationError as exc:
+        messages.error(
+            request,
+            _("“%(role)s” was not granted: %(reason)s")
+            % {"role": role.name, "reason": " ".join(exc.messages)},
+        )
+    else:
+        messages.success(
+            request,
+            _("“%(role)s” was granted to %(person)s on the basis of the job description.")
+            % {"role": role.name, "person": person},
+        )
+    return redirect(back)

@@ -1,0 +1,157 @@
+"""The benchmark data generator and runner: the data is valid and consistent, and the runner runs.
+
+No timing is asserted here: CI machines are shared and noisy. The runner's own goals are checked
+by people reading its table (docs/benchmarks.md).
+"""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.db.models import Count
+
+from bench.generate import generate
+from bench.generators import people
+from bench.scales import DEFAULT_SEED, SCALES
+from tugi.core.personal_code import validate_personal_code
+from tugi.core.text import fold
+from tugi.people.models import Duty, JobDescription, OrgUnit, Person, Position
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = SCALES["tiny"]
+
+
+@pytest.fixture
+def generated(db):
+    return generate(TINY, DEFAULT_SEED)
+
+
+def test_counts_match_the_scale(generated):
+    [result] = generated
+    assert result.name == "people"
+    assert Person.objects.count() == TINY.persons == result.rows["persons"]
+    low = TINY.units_per_department[0]
+    units = OrgUnit.objects.count()
+    assert 1 + TINY.departments * (1 + low) <= units == result.rows["org units"]
+    assert OrgUnit.objects.filter(kind=OrgUnit.Kind.DEPARTMENT).count() == TINY.departments
+    assert OrgUnit.objects.filter(kind=OrgUnit.Kind.AGENCY).count() == 1
+    # Every position has a job description, every job description its duties.
+    assert not Position.objects.filter(job_descriptions=None).exists()
+    min_duties = TINY.duties_per_job[0]
+    short = JobDescription.objects.annotate(n=Count("duties")).filter(n__lt=min_duties)
+    assert not short.exists()
+    assert Duty.objects.count() == result.rows["duties"]
+
+
+def test_tree_paths_and_depths_follow_the_parents(generated):
+    units = {u.pk: u for u in OrgUnit.objects.all()}
+    for unit in units.values():
+        if unit.parent_id is None:
+            assert unit.path == f"/{unit.pk}/"
+            assert unit.depth == 0
+        else:
+            parent = units[unit.parent_id]
+            assert unit.path == f"{parent.path}{unit.pk}/"
+            assert unit.depth == parent.depth + 1
+    # A sector level exists at this scale, so the tree is more than two deep somewhere.
+    assert max(u.depth for u in units.values()) == 3
+
+
+def test_personal_codes_are_valid_and_unique(generated):
+    codes = list(Person.objects.exclude(personal_code=None).values_list("personal_code", flat=True))
+    assert len(codes) == len(set(codes))
+    for code in codes:
+        validate_personal_code(code)  # raises on a bad checksum, date or length
+    foreign = Person.objects.filter(personal_code=None)
+    assert all(p.foreign_id_country and p.foreign_id_code for p in foreign)
+
+
+def test_persons_are_consistent(generated):
+    persons = {p.pk: p for p in Person.objects.select_related("position")}
+    for person in persons.values():
+        assert person.search_text == fold(f"{person.first_name} {person.last_name} {person.email}")
+        assert person.position.org_unit_id == person.org_unit_id
+        assert person.manager_id is None or person.manager_id in persons
+        if person.status == Person.Status.LEFT:
+            assert person.employment_end and person.employment_end >= person.employment_start
+    statuses = Counter(p.status for p in persons.values())
+    assert statuses[Person.Status.LEFT] and statuses[Person.Status.ON_LEAVE]
+    assert any(
+        c in "õäöüšž" for p in persons.values() for c in (p.first_name + p.last_name).lower()
+    )
+
+
+def test_every_unit_has_a_head_who_manages_it(generated):
+    for unit in OrgUnit.objects.select_related("head", "parent__head"):
+        head = unit.head
+        assert head is not None and head.org_unit_id == unit.pk
+        assert head.status == Person.Status.ACTIVE
+        expected_manager = unit.parent.head_id if unit.parent else None
+        assert head.manager_id == expected_manager
+        members = Person.objects.filter(org_unit=unit).exclude(pk=head.pk)
+        assert not members.exclude(manager_id=head.pk).exists()
+
+
+def test_a_sample_passes_model_validation(generated):
+    for model in (OrgUnit, Position, Person):
+        for obj in model.objects.order_by("pk")[:15]:
+            obj.full_clean()
+
+
+def test_ordinary_inserts_work_after_explicit_ids(generated):
+    # On PostgreSQL the id sequences must have been moved past the generated rows.
+    unit = OrgUnit.objects.create(name="Uus üksus", code="UUS", kind=OrgUnit.Kind.UNIT)
+    assert unit.pk > max(OrgUnit.objects.exclude(pk=unit.pk).values_list("pk", flat=True))
+
+
+def test_the_same_seed_builds_the_same_rows():
+    def fingerprint(plan: people.PeoplePlan) -> list[tuple]:
+        return [
+            (p.id, p.first_name, p.last_name, p.email, p.personal_code, p.org_unit_id, p.status)
+            for p in plan.persons
+        ] + [(u.id, u.name, u.path, u.head_id) for u in plan.units]
+
+    first = fingerprint(people.build(TINY, DEFAULT_SEED))
+    assert fingerprint(people.build(TINY, DEFAULT_SEED)) == first
+    assert fingerprint(people.build(TINY, DEFAULT_SEED + 1)) != first
+
+
+def test_a_scale_smaller_than_its_tree_is_refused():
+    too_small = dataclasses.replace(TINY, persons=3)
+    with pytest.raises(ValueError, match="persons for"):
+        people.build(too_small, DEFAULT_SEED)
+
+
+def _run_bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TUGI_BENCH_DIR": str(tmp_path / "bench")}
+    command = [sys.executable, "-m", "bench.run", "--scale", "tiny", "--db", "sqlite"]
+    command += ["--repeat", "2", "--results-dir", str(tmp_path / "results"), *args]
+    # Our own interpreter and module with fixed arguments: nothing untrusted reaches the command.
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # noqa: S603
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_runner_prepares_times_and_reuses_the_data(tmp_path):
+    """The runner end to end at the tiny scale on SQLite; a second run generates nothing."""
+    first = _run_bench(tmp_path)
+    assert "generated people" in first.stderr
+    assert "| person list page " in first.stdout
+
+    [results_file] = (tmp_path / "results").glob("*-sqlite-tiny.json")
+    results = json.loads(results_file.read_text())
+    assert results["generated"][0]["generator"] == "people"
+    assert results["results"]
+    for row in results["results"]:
+        assert row["result"] in {"pass", "FAIL", "skip"}, row
+        if row["result"] != "skip":
+            assert row["n"] == 2 and row["median_ms"] > 0 and row["queries"] > 0
+
+    again = _run_bench(tmp_path, "--only", "person detail")
+    assert "already loaded" in again.stderr
+    assert "generated people" not in again.stderr
