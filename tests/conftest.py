@@ -36,6 +36,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="PostgreSQL-only: runs in the PostgreSQL pass"))
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_marked(request: pytest.FixtureRequest):
+    """Tests assert the English source messages; tests marked `estonian` see the real default.
+
+    Tugi speaks Estonian by default (settings.LANGUAGE_CODE); the tests of that default and of
+    the Estonian pages carry the marker, every other test reads the English source strings.
+    """
+    from django.utils import translation
+
+    if request.node.get_closest_marker("estonian"):
+        yield
+        return
+    settings = request.getfixturevalue("settings")
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 def _is_transactional(request: pytest.FixtureRequest) -> bool:
     marker = request.node.get_closest_marker("django_db")
     if marker is not None and (

@@ -15,5 +15,6 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("core/", include("tugi.core.urls")),
     path("people/", include("tugi.people.urls")),
+    path("access/", include("tugi.access.urls")),
     path("api/v1/", include("tugi.api.urls")),
 ]

@@ -143,7 +143,8 @@ def test_a_future_job_description_does_not_change_todays_answer():
     assert evaluate_all().total_open == 0
 
 
-def test_grant_justified_by_another_positions_duty_is_found():
+def test_grant_justified_by_another_positions_duty_is_found(settings):
+    settings.LANGUAGE_CODE = "en"  # details are written in the installation's language
     person, grant = _holder()
     # The person moves to a position whose job description also lists the role…
     moved_to = PositionFactory()
@@ -183,7 +184,8 @@ def test_request_grant_needs_an_approved_or_fulfilled_item():
     assert not _open_keys()
 
 
-def test_request_item_for_another_role_does_not_justify_the_grant():
+def test_request_item_for_another_role_does_not_justify_the_grant(settings):
+    settings.LANGUAGE_CODE = "en"
     person = PersonFactory()
     role = RoleFactory()
     grant = _request_grant(person, role, item_role=RoleFactory(system=role.system))

@@ -35,9 +35,9 @@ def page(browser, live_server):
     context.close()
 
 
-def sign_in(page, username: str, password: str = "parool-123") -> None:
+def sign_in(page, username: str, password: str = "parool-123") -> None:  # noqa: S107
     page.goto("/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    page.click("main button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)

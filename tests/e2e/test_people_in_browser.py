@@ -7,7 +7,7 @@ from tests.factories import OrgUnitFactory, PersonFactory, make_user
 from tugi.core.models import AuditEvent
 from tugi.core.roles import AppRole
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.estonian, pytest.mark.django_db(transaction=True)]
 
 
 def test_search_reveal_and_switch_language(page):
@@ -19,7 +19,7 @@ def test_search_reveal_and_switch_language(page):
     sign_in(page, "desk")
     assert page.locator("html").get_attribute("lang") == "et"
 
-    page.click("nav >> text=Inimesed")
+    page.click("nav >> text=Teenistujad")
     page.fill("input[name=q]", "jogi")  # typed without õ, still finds Jõgi (htmx, no reload)
     page.wait_for_function("!document.querySelector('#person-results').innerText.includes('Maasikas')")
     assert "Jõgi" in page.inner_text("#person-results")

@@ -218,6 +218,7 @@ def test_htmx_request_gets_only_the_results(client, desk_user):
 # --- detail and the personal code -----------------------------------------------------------------
 
 
+@pytest.mark.estonian
 def test_detail_shows_the_record_with_the_code_masked(client, desk_user):
     manager = PersonFactory(first_name="Tõnu", last_name="Juht")
     person = PersonFactory(
@@ -536,9 +537,13 @@ def test_login_page(client):
     assert "error-summary" in bad
 
 
+@pytest.mark.estonian
 def test_estonian_by_default_and_english_after_switching(client, desk_user):
     client.force_login(desk_user)
-    assert 'lang="et"' in client.get(reverse("home")).content.decode()
+    # An English browser still gets Estonian until the user switches.
+    html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-GB,en").content.decode()
+    assert '<html lang="et"' in html and "Logi välja" in html and "Sign out" not in html
     response = client.post(reverse("set_language"), {"language": "en", "next": reverse("home")})
     assert response.status_code == 302
-    assert '<html lang="en"' in client.get(reverse("home")).content.decode()
+    html = client.get(reverse("home")).content.decode()
+    assert '<html lang="en"' in html and "Sign out" in html

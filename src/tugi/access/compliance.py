@@ -475,25 +475,62 @@ def _compute_all(now: datetime.datetime) -> dict[str, _Found]:
 
 
 def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]:
-    """Every finding of one person: the same rules, fed by a handful of indexed queries."""
+    """Every finding of one person: the same rules, fed by four indexed queries.
+
+    The person's own columns (position, status, absence today) ride along on each grant row,
+    which saves a round trip; only a person without any grant needs a query of their own.
+    """
     today = timezone.localdate(now)
-    person = (
-        Person.objects.order_by()
-        .filter(pk=person_id)
+    absent_today = Exists(Absence.objects.filter(_absent_on(today), person_id=OuterRef("pk")))
+    suspended_now = GrantSuspension.objects.filter(
+        Q(starts_at__lte=now) & suspension_open_at(now), grant_id=OuterRef("pk")
+    )
+    grants = list(
+        Grant.objects.order_by()
+        .filter(person_id=person_id)
         .annotate(
-            absent=Exists(Absence.objects.filter(_absent_on(today), person_id=OuterRef("pk")))
+            suspended=Exists(suspended_now),
+            absent=Exists(
+                Absence.objects.filter(_absent_on(today), person_id=OuterRef("person_id"))
+            ),
         )
-        .values_list("position_id", "status", "employment_end", "absent")
-        .first()
+        .values_list(
+            "id",
+            "role_id",
+            "account_id",
+            "account__state",
+            "valid_from",
+            "valid_to",
+            "ended_reason",
+            "basis",
+            "basis_duty_id",
+            "basis_item__state",
+            "basis_item__role_id",
+            "basis_item__request__person_id",
+            "acting_for_id",
+            "role__delegable",
+            "role__suspend_during_absence",
+            "suspended",
+            "person__position_id",
+            "person__status",
+            "person__employment_end",
+            "absent",
+        )
     )
-    if person is None:
-        return {}
-    position_id, status, employment_end, absent = person
-    jds = (
-        _job_descriptions(today, position_id)
-        if position_id is not None
-        else _JobDescriptions({}, {})
-    )
+    if grants:
+        position_id, status, employment_end, absent = grants[0][-4:]
+    else:
+        person = (
+            Person.objects.order_by()
+            .filter(pk=person_id)
+            .annotate(absent=absent_today)
+            .values_list("position_id", "status", "employment_end", "absent")
+            .first()
+        )
+        if person is None:
+            return {}
+        position_id, status, employment_end, absent = person
+    jds = _job_descriptions(today, position_id) if position_id else _JobDescriptions({}, {})
     rules = []
     excepted = set()
     for rule_id, role_a, role_b, has_exception in (
@@ -513,32 +550,6 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
             excepted.add((rule_id, person_id))
     ev = _Evaluation(jds.justified, {person_id} if absent else set(), rules, excepted)
 
-    suspended_now = GrantSuspension.objects.filter(
-        Q(starts_at__lte=now) & suspension_open_at(now), grant_id=OuterRef("pk")
-    )
-    grants = (
-        Grant.objects.order_by()
-        .filter(person_id=person_id)
-        .annotate(suspended=Exists(suspended_now))
-        .values_list(
-            "id",
-            "role_id",
-            "account_id",
-            "account__state",
-            "valid_from",
-            "valid_to",
-            "ended_reason",
-            "basis",
-            "basis_duty_id",
-            "basis_item__state",
-            "basis_item__role_id",
-            "basis_item__request__person_id",
-            "acting_for_id",
-            "role__delegable",
-            "role__suspend_during_absence",
-            "suspended",
-        )
-    )
     for (
         grant_id,
         role_id,
@@ -556,6 +567,7 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
         delegable,
         suspend,
         suspended,
+        *_person,
     ) in grants:
         if valid_to is not None and valid_to <= now:
             if ended_reason == "" and account_state == Account.State.ACTIVE:

@@ -145,7 +145,7 @@ class UsernameForm(forms.Form):
 class PersonChoiceForm(forms.Form):
     """The desk files on someone's behalf: whose access is to change."""
 
-    person = PersonByEmailField(
+    email = PersonByEmailField(
         label=_lazy("Whose access"), help_text=_lazy("The person's e-mail address.")
     )
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.db.models import Count, F, Model, Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tugi.access import policy
+from tugi.access.actions.sod import excepted_rules
 from tugi.access.compliance import fix_hint
 from tugi.access.models import (
     AccessRequest,
@@ -168,6 +170,10 @@ class FindingRow:
     fix_url_name: str
     fix_kwargs: dict[str, int]
     fix_label: str
+
+    @property
+    def fix_url(self) -> str:
+        return reverse(self.fix_url_name, kwargs=self.fix_kwargs)
 
 
 @dataclass
@@ -540,3 +546,46 @@ def finding_page(kind: str, unit: OrgUnit | None, cursor: str) -> KeysetPage[Fin
 
 def with_fix_hints(findings: Iterable[Finding]) -> list[FindingRow]:
     return [FindingRow(f, *fix_hint(f)) for f in findings]
+
+
+# --- segregation-of-duties flags -----------------------------------------------------------------
+
+
+@dataclass
+class ConflictNote:
+    """One SoD conflict stored on a request item, as the pages flag it.
+
+    status: "excepted" (an approved exception covers it), "asked" (the request asks for one,
+    until `until`), "blocking" (neither: approval is blocked).
+    """
+
+    other_role: str
+    rule: str
+    status: str
+    until: datetime.datetime | None = None
+
+
+def annotate_conflicts(items: Sequence[AccessRequestItem]) -> bool:
+    """Set `conflict_notes` on each item of one request; True if any conflict blocks approval."""
+    asked = excepted_rules(items)
+    blocking = False
+    for item in items:
+        notes = []
+        for c in item.sod_conflicts:
+            until = c.get("exception_until")
+            if c.get("exception"):
+                status = "excepted"
+            elif int(c["rule"]) in asked:
+                status = "asked"
+            else:
+                status, blocking = "blocking", True
+            notes.append(
+                ConflictNote(
+                    other_role=str(c.get("other_role_name", "")),
+                    rule=str(c.get("rule_name", "")),
+                    status=status,
+                    until=datetime.datetime.fromisoformat(until) if until else None,
+                )
+            )
+        item.conflict_notes = notes  # type: ignore[attr-defined]
+    return blocking

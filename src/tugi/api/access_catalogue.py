@@ -191,7 +191,7 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet[Role]):
     def get_queryset(self) -> QuerySet[Role]:
         return Role.objects.select_related("system").annotate(system_name=F("system__name"))
 
-    def filter_queryset(self, queryset: QuerySet[Role]) -> QuerySet[Role]:
+    def filter_queryset(self, queryset: QuerySet[Role, Any]) -> QuerySet[Role, Any]:
         # The role list's filters are not the holders list's: `?q=` there must not hide the role.
         if self.action == "holders":
             return queryset
@@ -215,6 +215,7 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet[Role]):
         grants = queries.holders_of(role, at).annotate(
             holder_last_name=F("person__last_name"), holder_first_name=F("person__first_name")
         )
-        page = self.paginate_queryset(grants)
-        assert page is not None  # the API always pages
-        return self.get_paginated_response(HolderSerializer(page, many=True).data)
+        paginator = self.paginator
+        assert paginator is not None  # the API always pages
+        page = paginator.paginate_queryset(grants, request, view=self)
+        return paginator.get_paginated_response(HolderSerializer(page, many=True).data)

@@ -34,10 +34,15 @@ EVALUATE_ANY_OF = ("access.change_grant", "access.change_targetsystem")
 class FixSerializer(serializers.Serializer[Any]):
     """Where the desk fixes a finding."""
 
-    label = serializers.CharField(help_text="What to do, e.g. “Close the account”.")
     url = serializers.CharField(
         allow_null=True, help_text="Path of the web page to do it on; null if there is none."
     )
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        # Declared here: as a class attribute it would hide Field.label.
+        fields["label"] = serializers.CharField(help_text="What to do, e.g. “Close the account”.")
+        return fields
 
 
 class FindingSerializer(serializers.ModelSerializer[Finding]):
@@ -95,7 +100,9 @@ class FindingFilter(django_filters.FilterSet):
         choices=Finding.Kind.choices, help_text="Repeat to allow several kinds."
     )
     person = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
+    # field_name only tells the OpenAPI generator the parameter is an id; the filter uses the path.
     org_unit = SubtreeFilter(
+        field_name="person__org_unit",
         path_field="person__org_unit__path",
         help_text="Findings about persons in this org unit or any unit below it.",
     )

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from tugi.access import queries
 from tugi.access.actions import grants as actions
 from tugi.access.models import Account, Grant, GrantSuspension, Role, TargetSystem
-from tugi.api.access_requests import ApprovalSerializer, RequestBriefSerializer
+from tugi.api.access_requests import AccessRequestSerializer, request_queryset
 from tugi.api.errors import fields_renamed
 from tugi.api.permissions import ActionPermissions, own_unless
 from tugi.api.schema import ApiAutoSchema
@@ -215,10 +215,11 @@ class BasisChainSerializer(serializers.Serializer[Any]):
     job_description = JobDescriptionBriefSerializer(
         allow_null=True, help_text="Basis `job_description`."
     )
-    request = RequestBriefSerializer(
-        source="grant.basis_item.request", allow_null=True, help_text="Basis `request`."
+    request = AccessRequestSerializer(
+        source="grant.basis_item.request",
+        allow_null=True,
+        help_text="Basis `request`: the request with its items and approvals.",
     )
-    approvals = ApprovalSerializer(many=True, help_text="Basis `request`: its approval chain.")
     still_justified = serializers.BooleanField(
         help_text="Basis `job_description`: whether the person's current job description still "
         "justifies the role (true for the other bases)."
@@ -451,8 +452,14 @@ class PersonAccessViewSet(viewsets.GenericViewSet[Person]):
         role: Role = given["role"]
         at = given.get("at") or timezone.now()
         chains = queries.explain(person, role, at)
+        requests = {}
+        if any(chain.grant.basis_item for chain in chains):
+            ids = {chain.grant.basis_item.request_id for chain in chains if chain.grant.basis_item}
+            requests = request_queryset().in_bulk(ids)
         for chain in chains:
-            # Known already: set them so that serializing costs no query per chain.
+            # Known already, or fetched above: serializing costs no query per chain.
             chain.grant.person, chain.grant.role = person, role
+            if chain.grant.basis_item is not None:
+                chain.grant.basis_item.request = requests[chain.grant.basis_item.request_id]
         data = {"person": person.pk, "role": role.pk, "at": at, "chains": chains}
         return Response(ExplanationSerializer(data).data)

@@ -24,7 +24,9 @@ class ActionPermissions(BasePermission):
         return bool(request.user and request.user.has_perms(perms))
 
 
-def own_unless(user: Any, perm: str, queryset: QuerySet[Any], *person_lookups: str) -> QuerySet[Any]:
+def own_unless(
+    user: Any, perm: str, queryset: QuerySet[Any], *person_lookups: str
+) -> QuerySet[Any]:
     """The whole queryset for holders of `perm`; otherwise only rows about the caller.
 
     Each lookup names a user id reachable from the row (`person__user_id`, `requested_by_id`); a

@@ -12,6 +12,12 @@ _NAV: list[tuple[str, Any, str | None]] = [
     ("people:person_list", _("People"), "people.view_person"),
     ("people:org_chart", _("Organisation"), "people.view_orgunit"),
     ("people:position_list", _("Positions"), "people.view_position"),
+    ("access:my_access", _("My access"), None),
+    ("access:my_requests", _("Requests"), None),
+    ("access:approvals", _("Approvals"), "access.approve_accessrequest"),
+    ("access:fulfilment", _("Fulfilment"), "access.fulfil_accessrequest"),
+    ("access:compliance", _("Compliance"), "access.view_finding"),
+    ("access:system_list", _("Catalogue"), "access.view_targetsystem"),
     ("core:audit_list", _("Audit log"), "core.view_auditevent"),
     ("core:user_list", _("Users"), "core.manage_users"),
 ]

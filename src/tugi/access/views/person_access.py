@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from tugi.access import page_queries
 from tugi.access.actions import grants as grant_actions
 from tugi.access.forms import HoldersAtForm, UsernameForm
-from tugi.access.models import Account, Grant, Role
+from tugi.access.models import AccessRequest, Account, Grant, Role
 from tugi.access.queries import entitlements_of, explain as explain_basis
 from tugi.access.views._common import can_see_access_of, is_own, permission, person_of
 from tugi.people.models import Person
@@ -65,21 +65,21 @@ def explain(request: HttpRequest, pk: int, role_pk: int) -> HttpResponse:
     form = HoldersAtForm(request.GET or None)
     at = form.moment()
     chains = explain_basis(person, role, at)
-    for chain in chains:
-        if chain.grant.basis_item_id:
-            # The filer of each request basis: few chains, so one small query each.
-            chain.request = (  # type: ignore[attr-defined]
-                chain.grant.basis_item.request.__class__.objects.select_related(
-                    "requested_by"
-                ).get(pk=chain.grant.basis_item.request_id)  # type: ignore[union-attr]
-            )
+    # The requests behind request-based grants, with their filers, in one query.
+    filed = AccessRequest.objects.select_related("requested_by").in_bulk(
+        {c.grant.basis_item.request_id for c in chains if c.grant.basis_item is not None}
+    )
+    rows = [
+        (c, filed.get(c.grant.basis_item.request_id) if c.grant.basis_item else None)
+        for c in chains
+    ]
     context = {
         "person": person,
         "role": role,
         "form": form,
         "at": at,
         "is_now": not (form.is_valid() and form.cleaned_data.get("at")),
-        "chains": chains,
+        "chains": rows,
         "history": page_queries.person_grants_of_role(person, role),
         "is_me": is_own(request, person),
     }

@@ -50,7 +50,7 @@ def _grant_page(request: HttpRequest, grant: Grant, **forms: Any) -> HttpRespons
         "resume_form": forms.get("resume_form") or ReasonForm(prefix="resume"),
         "is_me": is_own(request, grant.person),
     }
-    return render(request, "access/grant_detail.html", context, status=forms.get("status", 200))
+    return render(request, "access/grant_detail.html", context)
 
 
 @login_required
@@ -75,7 +75,7 @@ def grant_end(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The grant was ended."))
             return redirect("access:grant_detail", pk=grant.pk)
-    return _grant_page(request, grant, end_form=form, status=400)
+    return _grant_page(request, grant, end_form=form)
 
 
 @permission("access.change_grant")
@@ -98,7 +98,7 @@ def grant_suspend(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The grant was suspended."))
             return redirect("access:grant_detail", pk=grant.pk)
-    return _grant_page(request, grant, suspend_form=form, status=400)
+    return _grant_page(request, grant, suspend_form=form)
 
 
 @permission("access.change_grant")
@@ -115,7 +115,7 @@ def grant_resume(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The grant was resumed."))
             return redirect("access:grant_detail", pk=grant.pk)
-    return _grant_page(request, grant, resume_form=form, status=400)
+    return _grant_page(request, grant, resume_form=form)
 
 
 def _account(request: HttpRequest, pk: int) -> Account:
@@ -128,7 +128,7 @@ def _account(request: HttpRequest, pk: int) -> Account:
 
 
 def _account_page(
-    request: HttpRequest, account: Account, close_form: ReasonForm | None = None, status: int = 200
+    request: HttpRequest, account: Account, close_form: ReasonForm | None = None
 ) -> HttpResponse:
     now = timezone.now()
     grants = list(
@@ -148,7 +148,7 @@ def _account_page(
         and account.state != Account.State.CLOSED,
         "close_form": close_form or ReasonForm(prefix="close"),
     }
-    return render(request, "access/account_detail.html", context, status=status)
+    return render(request, "access/account_detail.html", context)
 
 
 @login_required
@@ -171,4 +171,4 @@ def account_close(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The account was closed."))
             return redirect("access:account_detail", pk=account.pk)
-    return _account_page(request, account, form, status=400)
+    return _account_page(request, account, form)

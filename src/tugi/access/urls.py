@@ -1,0 +1,39 @@
+"""URLs of the access pages (namespace "access")."""
+
+from django.urls import path
+
+from tugi.access import views
+
+app_name = "access"
+urlpatterns = [
+    # A person's access, and why they hold a role.
+    path("me/", views.my_access, name="my_access"),
+    path("people/<int:pk>/", views.person_access, name="person_access"),
+    path("people/<int:pk>/roles/<int:role_pk>/why/", views.explain, name="explain"),
+    path("people/<int:pk>/roles/<int:role_pk>/grant/", views.grant_entitled, name="grant_entitled"),
+    # Grants and accounts (where compliance findings point).
+    path("grants/<int:pk>/", views.grant_detail, name="grant_detail"),
+    path("grants/<int:pk>/end/", views.grant_end, name="grant_end"),
+    path("grants/<int:pk>/suspend/", views.grant_suspend, name="grant_suspend"),
+    path("grants/<int:pk>/resume/", views.grant_resume, name="grant_resume"),
+    path("accounts/<int:pk>/", views.account_detail, name="account_detail"),
+    path("accounts/<int:pk>/close/", views.account_close, name="account_close"),
+    # The catalogue.
+    path("catalogue/", views.system_list, name="system_list"),
+    path("catalogue/<int:pk>/", views.system_detail, name="system_detail"),
+    path("catalogue/roles/<int:pk>/", views.role_detail, name="role_detail"),
+    path("catalogue/sod-rules/<int:pk>/", views.sod_rule_detail, name="sod_rule_detail"),
+    # Requests, approvals, fulfilment.
+    path("requests/", views.my_requests, name="my_requests"),
+    path("requests/new/", views.request_create, name="request_create"),
+    path("requests/<int:pk>/", views.request_detail, name="request_detail"),
+    path("requests/<int:pk>/decide/", views.request_decide, name="request_decide"),
+    path("requests/<int:pk>/cancel/", views.request_cancel, name="request_cancel"),
+    path("requests/<int:pk>/resubmit/", views.request_resubmit, name="request_resubmit"),
+    path("requests/items/<int:pk>/fulfil/", views.item_fulfil, name="item_fulfil"),
+    path("approvals/", views.approvals, name="approvals"),
+    path("fulfilment/", views.fulfilment, name="fulfilment"),
+    # Compliance.
+    path("compliance/", views.compliance, name="compliance"),
+    path("compliance/evaluate/", views.compliance_evaluate, name="compliance_evaluate"),
+]
