@@ -180,9 +180,15 @@ def test_plan_posts_managers_and_substitutes_hang_together(plan):
     assert jds["ARE-AT-TJ"].substituted_by == ("ARE-AT-RTJ",)
 
 
-def test_plan_has_one_login_per_app_role(plan):
+def test_plan_has_one_login_per_app_role_and_one_per_unit_head(plan):
     assert {x.role for x in plan.logins} == {r.value for r in AppRole}
-    assert [x.username for x in plan.logins] == [
+    heads = {u.head for u in plan.units if u.head}
+    active = {p.email for p in plan.persons if p.status == "active"}
+    head_logins = [x for x in plan.logins[7:]]
+    assert all(x.role == "approver" and x.person in heads for x in head_logins)
+    assert {x.person for x in plan.logins} >= heads & active
+    assert len({x.username for x in plan.logins}) == len(plan.logins)
+    assert [x.username for x in plan.logins[:7]] == [
         "admin",
         "desk",
         "specialist",
@@ -341,7 +347,9 @@ def test_second_run_changes_nothing_and_prints_the_logins(plan):
     assert load_demo(plan=plan) is False
     assert _counts() == before
     for login in plan.logins:
-        assert re.search(rf"^  {login.username}\s+.+\s+demo\s+", out.getvalue(), re.MULTILINE)
+        if login.role != "approver" or login.username == "approver":
+            assert re.search(rf"^  {login.username}\s+.+\s+demo\s+", out.getvalue(), re.MULTILINE)
+    assert "more unit heads as approvers" in out.getvalue()
     assert "[user missing]" not in out.getvalue()
 
 

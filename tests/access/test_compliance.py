@@ -581,11 +581,26 @@ def test_evaluate_all_issues_the_same_number_of_queries_for_10_or_100_persons():
     assert small_first <= 25
 
 
-def test_evaluate_person_is_a_few_queries(django_assert_max_num_queries):
+def test_evaluate_person_is_four_queries_when_nothing_changes(django_assert_num_queries):
     _every_kind()
     person, _grant = _holder()
-    with django_assert_max_num_queries(11):
+    _holder(person=person)
+    evaluate_person(person)
+    # Grants (with the person's own columns), job descriptions, SoD rules, open findings.
+    with django_assert_num_queries(4):
         evaluate_person(person)
+
+
+def test_evaluate_person_needs_more_only_for_substitutes_and_leavers(django_assert_num_queries):
+    _absentee, own = _holder()
+    substitute = _substitution(own).person
+    Person.objects.filter(pk=substitute.pk).update(
+        status=Person.Status.LEFT, position=own.person.position
+    )
+    evaluate_person(substitute)
+    # …plus the substituted persons' own grants, and the leaver's accounts.
+    with django_assert_num_queries(6):
+        evaluate_person(substitute)
 
 
 # --- the way to a fix, the command ---------------------------------------------------------------

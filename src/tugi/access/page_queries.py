@@ -455,17 +455,43 @@ def current_step(request: AccessRequest) -> Approval | None:
     return min(pending, key=lambda a: a.order) if pending else None
 
 
+def _history_label(action: str) -> str:
+    labels = {
+        "access.request.file": _("Filed"),
+        "access.request.resubmit": _("Changed and resubmitted"),
+        "access.request.approve": _("Approved by every step"),
+        "access.request.reject": _("Rejected"),
+        "access.request.return": _("Returned for changes"),
+        "access.request.cancel": _("Withdrawn by the filer"),
+        "access.request.expire": _("Expired undecided"),
+        "access.request.fulfil": _("Fulfilled"),
+        "access.request_item.fulfil": _("An item was fulfilled"),
+        "access.approval.approve": _("A step approved"),
+        "access.approval.reject": _("A step rejected"),
+        "access.approval.return": _("A step returned it for changes"),
+    }
+    return str(labels.get(action, action))
+
+
 def request_history(request: AccessRequest) -> list[AuditEvent]:
-    """The audit events of the request and of its items, oldest first (an indexed lookup)."""
+    """The audit events of the request and of its items, oldest first (an indexed lookup).
+
+    Each event gets a `label` saying what happened in words.
+    """
     item_ids = [str(item.pk) for item in request.items.all()]
-    return list(
+    approval_ids = [str(approval.pk) for approval in request.approvals.all()]
+    events = list(
         AuditEvent.objects.filter(
             Q(object_type=AccessRequest._meta.label_lower, object_id=str(request.pk))
             | Q(object_type=AccessRequestItem._meta.label_lower, object_id__in=item_ids)
+            | Q(object_type=Approval._meta.label_lower, object_id__in=approval_ids)
         )
         .select_related("actor")
         .order_by("id")[:200]
     )
+    for event in events:
+        event.label = _history_label(event.action)  # type: ignore[attr-defined]
+    return events
 
 
 def requests_visible_to(user: Any, scope: str, state: str) -> QuerySet[AccessRequest]:

@@ -92,7 +92,9 @@ def format_logins(plan: DemoPlan | None = None) -> str:
         )
     )
     rows = [("username", "role", "password", "person")]
-    for login in plan.logins:
+    named = {spec.username for spec in data.LOGINS}
+    heads = [login for login in plan.logins if login.username not in named]
+    for login in (x for x in plan.logins if x.username in named):
         person = plan.person(login.person)
         position = plan.position(person.position)
         unit = next(u for u in plan.units if u.code == person.unit)
@@ -107,7 +109,13 @@ def format_logins(plan: DemoPlan | None = None) -> str:
         + row[3]
         for row in rows
     ]
-    return "Demo logins:\n" + "\n".join(f"  {line}" for line in lines) + "\n"
+    text = "Demo logins:\n" + "\n".join(f"  {line}" for line in lines) + "\n"
+    if heads:
+        text += (
+            f"  …and {len(heads)} more unit heads as approvers, each with the first part of their"
+            f" e-mail as the username (e.g. {heads[0].username}) and the same password.\n"
+        )
+    return text
 
 
 def _check_free(plan: DemoPlan) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tugi.core.personal_code import with_check_digit
+from tugi.core.roles import AppRole
 from tugi.demo import data
 from tugi.demo.access_plan import AccessPlan, build_access_plan
 from tugi.demo.data import POSTS, REFERENCE_DATE, UnitSpec
@@ -357,19 +358,28 @@ def build_plan(seed: int = data.DEMO_SEED) -> DemoPlan:
         )
         for unit, depth, parent in tree
     )
-    logins = tuple(
+    logins = [
         LoginPlan(login.username, login.role.value, email_of[login_slots[login.username]])
         for login in data.LOGINS
-    )
+    ]
+    # Every unit head decides access requests for their unit, so each can sign in as an
+    # approver, with the local part of their e-mail as the username.
+    with_login = {login.person for login in logins}
+    status_of = {p.email: p.status for p in persons}
+    for unit in units:
+        if unit.head and unit.head not in with_login and status_of[unit.head] == "active":
+            username = unit.head.split("@")[0]
+            logins.append(LoginPlan(username, AppRole.APPROVER.value, unit.head))
+            with_login.add(unit.head)
     persons_ = tuple(persons)
     return DemoPlan(
         units=units,
         positions=tuple(positions),
         job_descriptions=tuple(job_descriptions),
         persons=persons_,
-        logins=logins,
+        logins=tuple(logins),
         password=data.DEMO_PASSWORD,
-        access=build_access_plan(units, positions, job_descriptions, persons_, logins, seed),
+        access=build_access_plan(units, positions, job_descriptions, persons_, tuple(logins), seed),
     )
 
 
