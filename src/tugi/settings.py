@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "tugi.core",
     "tugi.people",
     "tugi.access",
+    "tugi.desk",
     "tugi.api",
 ]
 

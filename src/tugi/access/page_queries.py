@@ -228,7 +228,8 @@ def _ticks(start: datetime.datetime, end: datetime.datetime, span: float) -> lis
             if at >= end:
                 break
             ticks.append(Tick(f"{month:02d}.{year}", round(_position(at, start, span), 2)))
-    return ticks
+    # A label at the very edge would stick out of the track: keep the ones inside.
+    return [t for t in ticks if 3 <= t.left <= 95]
 
 
 def build_timeline(

@@ -185,7 +185,7 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet[Role]):
     def keyset_ordering(self) -> tuple[str, ...]:
         # Annotations, so that the paginator can read the values off each row for its cursor.
         if self.action == "holders":
-            return ("holder_last_name", "holder_first_name", "id")
+            return ("-valid_from", "-id")
         return ("system_name", "name", "id")
 
     def get_queryset(self) -> QuerySet[Role]:
@@ -212,9 +212,7 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet[Role]):
         role = self.get_object()
         at = read_query(request, HoldersQuerySerializer).get("at") or timezone.now()
         # One query on the (role, valid_from) index; the paginator adds its order and limit.
-        grants = queries.holders_of(role, at).annotate(
-            holder_last_name=F("person__last_name"), holder_first_name=F("person__first_name")
-        )
+        grants = queries.holders_of(role, at)
         paginator = self.paginator
         assert paginator is not None  # the API always pages
         page = paginator.paginate_queryset(grants, request, view=self)

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import django_filters
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
@@ -37,6 +37,23 @@ def read_query(request: Request, serializer_class: type[serializers.Serializer[A
     given = serializer_class(data=request.query_params)
     given.is_valid(raise_exception=True)
     return given.validated_data
+
+
+def with_related(grants: QuerySet[Grant]) -> QuerySet[Grant]:
+    """Grants with everything their representation shows, in a fixed number of queries.
+
+    Fetched by separate queries per relation (each an IN list of one page's ids), not joined:
+    with joins, SQLite's planner may start from the small joined tables and sort a million
+    grants; alone, the grant query walks its own index in the page's order and stops at the page.
+    """
+    return grants.select_related(None).prefetch_related(
+        "person",
+        "role__system",
+        "basis_duty",
+        "basis_item",
+        "acting_for",
+        Prefetch("suspensions", queryset=GrantSuspension.objects.order_by("starts_at", "id")),
+    )
 
 
 # --- serializers ------------------------------------------------------------------------------
@@ -358,9 +375,7 @@ class GrantViewSet(viewsets.ReadOnlyModelViewSet[Grant]):
     def get_queryset(self) -> QuerySet[Grant]:
         if getattr(self, "swagger_fake_view", False):
             return Grant.objects.none()
-        queryset = Grant.objects.select_related(
-            "person", "role__system", "basis_duty", "basis_item", "acting_for"
-        ).prefetch_related("suspensions")
+        queryset = with_related(Grant.objects.all())
         return own_unless(self.request.user, VIEW_GRANT, queryset, "person__user_id")
 
     def _changed(self, grant: Grant) -> Response:

@@ -65,8 +65,18 @@ ROLE_PERMISSIONS: dict[AppRole, list[str]] = {
         "access.change_account",
         "access.add_grant",
         "access.change_grant",
+        "desk.view_case",
+        "desk.add_case",
+        "desk.work_case",
+        "desk.note_case",
     ],
-    AppRole.DOMAIN_SPECIALIST: ["people.view_person", "people.view_orgunit"],
+    # Specialists see the cases escalated to their group (the views narrow it) and add notes.
+    AppRole.DOMAIN_SPECIALIST: [
+        "people.view_person",
+        "people.view_orgunit",
+        "desk.view_case",
+        "desk.note_case",
+    ],
     AppRole.APPROVER: [*_READ_ORG, *_READ_ACCESS, "access.approve_accessrequest"],
     AppRole.SYSTEM_OWNER: [*_READ_ORG, *_READ_ACCESS, "access.approve_accessrequest"],
     AppRole.AUDITOR: [
@@ -99,6 +109,7 @@ ROLE_PERMISSIONS: dict[AppRole, list[str]] = {
         "access.delete_entitlement",
         "access.add_sodrule",
         "access.change_sodrule",
+        "desk.manage_desk",
     ],
 }
 

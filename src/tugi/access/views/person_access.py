@@ -32,12 +32,15 @@ def _person_or_403(request: HttpRequest, pk: int) -> Person:
 
 
 def _page(request: HttpRequest, person: Person, *, is_me: bool) -> HttpResponse:
+    own = is_own(request, person)
     context = {
         "person": person,
         "data": page_queries.person_access(person),
-        "is_me": is_me or is_own(request, person),
-        "can_change": request.user.has_perm("access.change_grant"),
-        "can_grant": request.user.has_perms(["access.add_grant", "access.add_account"]),
+        "is_me": is_me or own,
+        # Four eyes: nobody changes their own access, so their own page offers no buttons.
+        "can_change": request.user.has_perm("access.change_grant") and not own,
+        "can_grant": request.user.has_perms(["access.add_grant", "access.add_account"])
+        and not own,
     }
     return render(request, "access/person_access.html", context)
 

@@ -1,0 +1,1 @@
+"""E-mail in (IMAP) and out (SMTP) for the desk."""
