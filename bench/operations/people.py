@@ -137,6 +137,20 @@ def person_list_htmx_search(ctx: BenchContext) -> Callable[[], object]:
     return lambda: ctx.get(url, params, headers=HTMX)
 
 
+@operation("person list search, rare surname", goal_ms=LIST_GOAL_MS)
+def person_list_rare_surname(ctx: BenchContext) -> Callable[[], object]:
+    """The results fragment for the rarest surname: few matches, so no early stop in name order."""
+    url = ctx.url("people:person_list")
+    rarest = (
+        Person.objects.values("last_name").annotate(n=Count("id")).order_by("n", "last_name")
+    ).first()
+    if rarest is None:
+        raise OperationError("no persons: is the scale data loaded?")
+    params = {"q": fold(rarest["last_name"])}
+    ctx.get(url, params, expect="<tbody>", headers=HTMX)
+    return lambda: ctx.get(url, params, headers=HTMX)
+
+
 @operation("person detail page", goal_ms=DETAIL_GOAL_MS)
 def person_detail_page(ctx: BenchContext) -> Callable[[], object]:
     """One person's record, a different (random) person each time."""

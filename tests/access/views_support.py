@@ -51,5 +51,3 @@ def justified_holder(
     EntitlementFactory(duty=duty, role=role)
     account = AccountFactory(person=person, system=role.system)
     return GrantFactory(account=account, role=role, basis_duty=duty)
-
-

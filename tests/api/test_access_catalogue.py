@@ -154,7 +154,7 @@ def history():
     GrantSuspension.objects.create(
         grant=grants["C"], starts_at=now - 80 * DAY, ends_at=now - 60 * DAY, reason="Puhkus"
     )
-    return role, grants, people, now
+    return role, grants, now
 
 
 def _at(moment: datetime.datetime) -> dict[str, str]:
@@ -162,7 +162,7 @@ def _at(moment: datetime.datetime) -> dict[str, str]:
 
 
 def test_holders_now_and_at_past_moments(client_for, auditor_user, history):
-    role, g, people, now = history
+    role, g, now = history
     client = client_for(auditor_user)
     url = holders_url(role)
     # The latest grant first; A and C started at the same moment, so the later id comes first.
@@ -177,7 +177,7 @@ def test_holders_now_and_at_past_moments(client_for, auditor_user, history):
 
 
 def test_the_moment_can_be_given_in_tallinn_time_without_an_offset(client_for, desk_user, history):
-    role, g, people, now = history
+    role, g, now = history
     local = timezone.localtime(now - 90 * DAY).replace(tzinfo=None)
     response = client_for(desk_user).get(holders_url(role), {"at": local.isoformat()})
     assert ids(response, "grant") == [g["C"].pk, g["A"].pk]

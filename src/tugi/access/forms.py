@@ -82,7 +82,7 @@ def _unit_choices() -> list[tuple[Any, Any]]:
 
 
 class HoldersAtForm(forms.Form):
-    """"Who had the role at …": a moment, now when empty."""
+    """ "Who had the role at …": a moment, now when empty."""
 
     at = _datetime_field(
         _lazy("Date and time"),
@@ -183,9 +183,7 @@ def role_choice_groups(choices: Sequence[RoleChoice], *, own: bool) -> list[tupl
 class RequestItemForm(forms.Form):
     """One change asked for. Which fields count depends on the kind (the page hides the rest)."""
 
-    kind = forms.ChoiceField(
-        label=_lazy("Change"), choices=Kind.choices, initial=Kind.GRANT_ROLE
-    )
+    kind = forms.ChoiceField(label=_lazy("Change"), choices=Kind.choices, initial=Kind.GRANT_ROLE)
     role = forms.ChoiceField(label=_lazy("Role"), required=False, widget=FastSelect)
     system = forms.ModelChoiceField(
         label=_lazy("System"),
@@ -254,10 +252,13 @@ class RequestItemForm(forms.Form):
         if kind in (Kind.SUSPEND_ROLE, Kind.END_ROLE):
             item["grant"] = self.grants.get(data.get("grant") or "")
         start, until = data.get("valid_from"), data.get("valid_to")
-        if kind in (Kind.GRANT_ROLE, Kind.SUSPEND_ROLE) and start is not None:
-            # Today means "as soon as it is fulfilled", not a midnight already past.
-            if start != timezone.localdate():
-                item["valid_from"] = start_of(start)
+        # Today means "as soon as it is fulfilled", not a midnight already past.
+        if (
+            kind in (Kind.GRANT_ROLE, Kind.SUSPEND_ROLE)
+            and start is not None
+            and start != timezone.localdate()
+        ):
+            item["valid_from"] = start_of(start)
         if kind in (Kind.GRANT_ROLE, Kind.SUSPEND_ROLE, Kind.END_ROLE) and until is not None:
             item["valid_to"] = end_of(until)
         exception = data.get("sod_exception_until")
@@ -412,4 +413,3 @@ class FindingFilterForm(forms.Form):
         unit_id = data.get("org_unit")
         unit = OrgUnit.objects.filter(pk=unit_id).first() if unit_id is not None else None
         return data.get("kind") or "", unit
-

@@ -252,7 +252,10 @@ def build_timeline(
     for grant in sorted(grants, key=lambda g: (g.role.system.name, g.role.name, g.valid_from)):
         state = grant_state(grant, now)
         row = TimelineRow(
-            grant, state, state_label(state), _bar(grant.valid_from, grant.valid_to, start, end, span)
+            grant,
+            state,
+            state_label(state),
+            _bar(grant.valid_from, grant.valid_to, start, end, span),
         )
         for s in grant.suspensions.all():
             row.suspensions.append((s, _bar(s.starts_at, s.ends_at, start, end, span)))
@@ -521,9 +524,7 @@ def fulfilment_page(cursor: str) -> KeysetPage[AccessRequestItem]:
     """Approved items of approved requests, oldest first (the request_item_state index)."""
     qs = AccessRequestItem.objects.filter(
         state=AccessRequestItem.State.APPROVED, request__state=AccessRequest.State.APPROVED
-    ).select_related(
-        "request__person__org_unit", "system", "role__system", "grant__role__system"
-    )
+    ).select_related("request__person__org_unit", "system", "role__system", "grant__role__system")
     return id_page(qs, cursor)
 
 

@@ -291,18 +291,19 @@ class FulfilSerializer(serializers.Serializer[Any]):
 
 
 def _flat(errors: Any) -> dict[str, Any]:
-    """DRF's nested item errors as the actions' keys: `{"items": [{}, {"role": …}]}` becomes
+    """DRF's nested item errors under the actions' keys: `{"items": {1: {"role": …}}}` becomes
     `{"items[1].role": …}`."""
     flat: dict[str, Any] = {}
     for field, value in errors.items():
-        if field == "items" and isinstance(value, list) and all(isinstance(v, dict) for v in value):
-            for index, item_errors in enumerate(value):
-                for name, messages in item_errors.items():
-                    flat[f"items[{index}].{name}"] = messages
-        elif isinstance(value, dict):  # a list that is not a list: DRF nests its message
-            flat[field] = [m for messages in value.values() for m in messages]
-        else:
+        if not isinstance(value, dict):
             flat[field] = value
+            continue
+        for key, nested in value.items():
+            if isinstance(key, int) and isinstance(nested, dict):  # an item, by its index
+                for name, messages in nested.items():
+                    flat[f"{field}[{key}].{name}"] = messages
+            else:  # about the list as a whole ("expected a list")
+                flat.setdefault(field, []).extend(nested)
     return flat
 
 

@@ -366,11 +366,10 @@ def build_plan(seed: int = data.DEMO_SEED) -> DemoPlan:
     # approver, with the local part of their e-mail as the username.
     with_login = {login.person for login in logins}
     status_of = {p.email: p.status for p in persons}
-    for unit in units:
-        if unit.head and unit.head not in with_login and status_of[unit.head] == "active":
-            username = unit.head.split("@")[0]
-            logins.append(LoginPlan(username, AppRole.APPROVER.value, unit.head))
-            with_login.add(unit.head)
+    for head in (u.head for u in units if u.head):
+        if head not in with_login and status_of[head] == "active":
+            logins.append(LoginPlan(head.split("@")[0], AppRole.APPROVER.value, head))
+            with_login.add(head)
     persons_ = tuple(persons)
     return DemoPlan(
         units=units,

@@ -41,9 +41,7 @@ def person_of(request: HttpRequest) -> Person | None:
     """The signed-in user's person record, if the account is linked to one."""
     if not request.user.is_authenticated:
         return None
-    return (
-        Person.objects.select_related("org_unit", "position").filter(user=request.user).first()
-    )
+    return Person.objects.select_related("org_unit", "position").filter(user=request.user).first()
 
 
 def is_own(request: HttpRequest, person: Person) -> bool:

@@ -14,7 +14,8 @@ from tugi.access import page_queries
 from tugi.access.actions import grants as grant_actions
 from tugi.access.forms import HoldersAtForm, UsernameForm
 from tugi.access.models import AccessRequest, Account, Grant, Role
-from tugi.access.queries import entitlements_of, explain as explain_basis
+from tugi.access.queries import entitlements_of
+from tugi.access.queries import explain as explain_basis
 from tugi.access.views._common import can_see_access_of, is_own, permission, person_of
 from tugi.people.models import Person
 
@@ -39,8 +40,7 @@ def _page(request: HttpRequest, person: Person, *, is_me: bool) -> HttpResponse:
         "is_me": is_me or own,
         # Four eyes: nobody changes their own access, so their own page offers no buttons.
         "can_change": request.user.has_perm("access.change_grant") and not own,
-        "can_grant": request.user.has_perms(["access.add_grant", "access.add_account"])
-        and not own,
+        "can_grant": request.user.has_perms(["access.add_grant", "access.add_account"]) and not own,
     }
     return render(request, "access/person_access.html", context)
 

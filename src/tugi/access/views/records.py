@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,12 +20,16 @@ from tugi.access.views._common import is_own, permission
 
 def _grant(request: HttpRequest, pk: int) -> Grant:
     grant = (
-        Grant.objects.select_related("person__org_unit", "account__system", *page_queries.GRANT_RELATED)
+        Grant.objects.select_related(
+            "person__org_unit", "account__system", *page_queries.GRANT_RELATED
+        )
         .prefetch_related("suspensions")
         .filter(pk=pk)
         .first()
     )
-    if grant is None or not (request.user.has_perm("access.view_grant") or is_own(request, grant.person)):
+    if grant is None or not (
+        request.user.has_perm("access.view_grant") or is_own(request, grant.person)
+    ):
         # A requester cannot probe which ids exist.
         raise PermissionDenied
     return grant

@@ -53,7 +53,10 @@ def _item_form_kwargs(person: Person, own: bool, now: datetime.datetime) -> dict
         "roles": {str(c.role.pk): c.role for c in choices},
         "role_groups": role_choice_groups(choices, own=own),
         "grants": {str(g.pk): g for g in grants},
-        "grant_choices": [("", _("Choose a grant")), *((str(g.pk), grant_label(g)) for g in grants)],
+        "grant_choices": [
+            ("", _("Choose a grant")),
+            *((str(g.pk), grant_label(g)) for g in grants),
+        ],
         "role_marks": choices,
     }
 
@@ -84,7 +87,9 @@ def _flag_conflicts(
     if not wanted:
         return False
     conflicts = sod.conflicts_for(person, wanted, now)
-    asking = {p for p, item in zip(items.positions, data, strict=True) if item.get("sod_exception_until")}
+    asking = {
+        p for p, item in zip(items.positions, data, strict=True) if item.get("sod_exception_until")
+    }
     asked_rules = {c.rule.pk for c in conflicts if rows[c.index] in asking}
     flagged = False
     for c in conflicts:
@@ -113,7 +118,9 @@ def _initial_rows_of(access_request: AccessRequest) -> list[dict[str, Any]]:
             {
                 "kind": item.kind,
                 "role": str(item.role_id or ""),
-                "system": item.system_id if item.kind in (Kind.CREATE_ACCOUNT, Kind.CLOSE_ACCOUNT) else None,
+                "system": item.system_id
+                if item.kind in (Kind.CREATE_ACCOUNT, Kind.CLOSE_ACCOUNT)
+                else None,
                 "grant": str(item.grant_id or ""),
                 "valid_from": timezone.localdate(item.valid_from) if item.valid_from else None,
                 # The stored end is exclusive; the form asks for the last day.
@@ -148,11 +155,10 @@ def _request_form_page(
             # Rearranging rows: show what was typed again, without judging it yet.
             rows = raw_rows(request.POST, count)
             if "remove_item" in request.POST:
-                try:
-                    rows.pop(int(request.POST["remove_item"]))
-                except (ValueError, IndexError):
-                    pass
-                focus_row = max(0, min(len(rows) - 1, int(request.POST.get("remove_item") or 0)))
+                gone = request.POST["remove_item"]
+                if gone.isdigit() and int(gone) < len(rows):
+                    rows.pop(int(gone))
+                focus_row = max(0, min(len(rows) - 1, int(gone) if gone.isdigit() else 0))
             elif len(rows) < RequestItems.MAX_ROWS:
                 rows.append({"kind": Kind.GRANT_ROLE})
                 focus_row = len(rows) - 1
@@ -234,7 +240,9 @@ def request_create(request: HttpRequest) -> HttpResponse:
         elif not for_others:
             raise PermissionDenied
         else:
-            person = get_object_or_404(Person.objects.select_related("org_unit", "position"), pk=wanted)
+            person = get_object_or_404(
+                Person.objects.select_related("org_unit", "position"), pk=wanted
+            )
         return _request_form_page(request, person)
     if for_others:
         # The desk first says whose access is to change.
@@ -321,7 +329,8 @@ def _detail_page(
         "decision_form": decision_form or DecisionForm(),
         "cancel_form": cancel_form or CancelRequestForm(prefix="cancel"),
         "history": page_queries.request_history(access_request),
-        "can_see_person": user.has_perm("access.view_grant") or is_own(request, access_request.person),
+        "can_see_person": user.has_perm("access.view_grant")
+        or is_own(request, access_request.person),
     }
     return render(request, "access/request_detail.html", context)
 
@@ -359,11 +368,13 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, done % {"id": access_request.pk})
                 return redirect(safe_next(request, reverse("access:request_detail", args=[pk])))
-    return _detail_page(request, page_queries.request_for_detail(pk) or access_request, decision_form=form)
+    return _detail_page(
+        request, page_queries.request_for_detail(pk) or access_request, decision_form=form
+    )
 
 
 def _decision_errors(form: DecisionForm, exc: ValidationError) -> None:
-    """The actions name the comment `reason` (reject) or `comment` (return); the rest goes on top."""
+    """The actions call the comment `reason` (reject) or `comment` (return); the rest: on top."""
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
         return
@@ -399,8 +410,9 @@ def item_fulfil(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    form = UsernameForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    # Bound on every POST: an item that needs no username posts an empty form.
+    form = UsernameForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
         try:
             request_actions.fulfil_item(
                 request.user, item, username=form.cleaned_data["username"].strip()
