@@ -264,7 +264,8 @@ def test_an_ended_or_future_or_suspended_grant_is_not_unjustified():
     _end(ended)
     Person.objects.filter(pk=person.pk).update(position=None)  # nothing is justified any more
     assert evaluate_all().total_open == 0
-    assert future.pk and not _open_keys()
+    assert future.valid_from > timezone.now()
+    assert not _open_keys()
 
 
 # --- PAST_END ----------------------------------------------------------------------------------

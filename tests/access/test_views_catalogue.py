@@ -221,3 +221,56 @@ def test_sod_rule_detail_shows_roles_exceptions_and_conflicts(en, desk_user):
     assert "Konflikt" in html and "Erand" in html
     role_html = en.get(reverse("access:role_detail", args=[a.pk])).content.decode()
     assert reverse("access:sod_rule_detail", args=[rule.pk]) in role_html
+
+
+# --- every page, every visitor ------------------------------------------------------------------
+
+
+def _urls() -> list[str]:
+    grant = justified_holder()
+    rule = SodRule.objects.create(name="Lahus", role_a=grant.role, role_b=RoleFactory())
+    return [
+        reverse("access:system_list"),
+        reverse("access:system_detail", args=[grant.role.system_id]),
+        reverse("access:role_detail", args=[grant.role_id]),
+        reverse("access:sod_rule_detail", args=[rule.pk]),
+        reverse("access:person_access", args=[grant.person_id]),
+        reverse("access:explain", args=[grant.person_id, grant.role_id]),
+        reverse("access:grant_detail", args=[grant.pk]),
+        reverse("access:account_detail", args=[grant.account_id]),
+        reverse("access:approvals"),
+        reverse("access:fulfilment"),
+        reverse("access:compliance"),
+    ]
+
+
+def test_anonymous_visitors_are_sent_to_login_everywhere(en):
+    for url in [*_urls(), reverse("access:my_access"), reverse("access:my_requests")]:
+        response = en.get(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith(reverse("login")), url
+
+
+def test_a_requester_is_refused_every_page_about_others(en, requester_user):
+    urls = _urls()
+    login(en, requester_user)
+    for url in urls:
+        assert en.get(url).status_code == 403, url
+    for url in (
+        reverse("access:my_access"),
+        reverse("access:my_requests"),
+        reverse("access:request_create"),
+    ):
+        assert en.get(url).status_code == 200, url
+
+
+def test_staff_open_every_page(en, desk_user, auditor_user):
+    urls = _urls()
+    for user in (desk_user, auditor_user):
+        login(en, user)
+        for url in urls:
+            if url == reverse("access:approvals") or (
+                user == auditor_user and url == reverse("access:fulfilment")
+            ):
+                continue  # approving is the approvers', fulfilling the desk's
+            assert en.get(url).status_code == 200, (user.username, url)

@@ -357,3 +357,29 @@ def test_granting_a_role_the_job_description_does_not_justify_is_refused(en, des
     )
     assert "does not justify" in response.content.decode()
     assert not Grant.objects.filter(role=role).exists()
+
+
+@pytest.mark.parametrize(
+    ("role", "shown", "hidden"),
+    [
+        ("requester_user", {"My access", "Requests"}, {"Approvals", "Fulfilment", "Compliance"}),
+        ("desk_user", {"My access", "Fulfilment", "Compliance", "Catalogue"}, {"Approvals"}),
+        ("auditor_user", {"Compliance", "Catalogue"}, {"Fulfilment", "Approvals"}),
+    ],
+)
+def test_navigation_shows_the_access_areas_each_role_may_use(en, request, role, shown, hidden):
+    login(en, request.getfixturevalue(role))
+    labels = {str(item["label"]) for item in en.get(reverse("home")).context["nav_items"]}
+    assert shown <= labels
+    assert not hidden & labels
+
+
+def test_approver_sees_the_inbox_in_the_navigation(en):
+    from tests.factories import make_user
+    from tugi.core.roles import AppRole
+
+    login(en, make_user("kinnitaja", AppRole.APPROVER))
+    response = en.get(reverse("access:approvals"))
+    current = [str(i["label"]) for i in response.context["nav_items"] if i["current"]]
+    assert current == ["Approvals"]
+    assert "not linked to a person record" in response.content.decode()

@@ -183,3 +183,11 @@ def test_evaluate_is_for_the_desk_and_the_administrator(client_for, role, code):
 
 def test_evaluate_is_not_a_get(client_for, desk_user):
     assert client_for(desk_user).get(EVALUATE).status_code == 405
+
+
+def test_the_fix_links_to_the_access_pages(client_for, desk_user):
+    from django.urls import reverse
+
+    finding = finding_for()
+    [row] = client_for(desk_user).get(FINDINGS).json()["results"]
+    assert row["fix"]["url"] == reverse("access:grant_detail", kwargs={"pk": finding.grant_id})

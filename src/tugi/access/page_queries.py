@@ -260,14 +260,10 @@ def build_timeline(
         for s in grant.suspensions.all():
             row.suspensions.append((s, _bar(s.starts_at, s.ends_at, start, end, span)))
         rows.append(row)
-    return Timeline(
-        rows,
-        _ticks(start, end, span),
-        round(_position(now, start, span), 2),
-        start,
-        end,
-        truncated,
-    )
+    now_left = round(_position(now, start, span), 2)
+    # The "now" label wins over a tick it would overlap.
+    ticks = [t for t in _ticks(start, end, span) if abs(t.left - now_left) > 6]
+    return Timeline(rows, ticks, now_left, start, end, truncated)
 
 
 def person_access(person: Person, now: datetime.datetime | None = None) -> PersonAccess:
@@ -498,13 +494,19 @@ def request_history(request: AccessRequest) -> list[AuditEvent]:
     return events
 
 
-def requests_visible_to(user: Any, scope: str, state: str) -> QuerySet[AccessRequest]:
-    """Requests the list shows: the user's own (filed by or for them) or, for staff, all."""
+def requests_visible_to(
+    user: Any, person: Person | None, scope: str, state: str
+) -> QuerySet[AccessRequest]:
+    """Requests the list shows: the user's own (filed by them or for their person) or, for staff,
+    everyone's. Own ones are matched on the request's own columns, no join."""
     qs = AccessRequest.objects.select_related("person", "requested_by").prefetch_related(
         _items_prefetch()
     )
     if scope != "all":
-        qs = qs.filter(Q(requested_by=user) | Q(person__user=user))
+        mine = Q(requested_by_id=user.pk)
+        if person is not None:
+            mine |= Q(person_id=person.pk)
+        qs = qs.filter(mine)
     if state:
         qs = qs.filter(state=state)
     return qs

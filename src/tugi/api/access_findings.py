@@ -20,15 +20,13 @@ from rest_framework.response import Response
 
 from tugi.access import compliance
 from tugi.access.models import Finding
+from tugi.access.views.compliance import may_evaluate
 from tugi.api.people import SubtreeFilter
 from tugi.api.permissions import ActionPermissions
 from tugi.api.schema import ApiAutoSchema
 from tugi.people.models import Person
 
 VIEW_FINDING = "access.view_finding"
-# Running the evaluation is the desk's and the administrator's: either of these marks them. (No
-# permission of its own exists yet; see docs/api.md.)
-EVALUATE_ANY_OF = ("access.change_grant", "access.change_targetsystem")
 
 
 class FixSerializer(serializers.Serializer[Any]):
@@ -151,14 +149,15 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
         summary="Evaluate compliance now",
         description="Runs every rule for everyone, opens the new findings and resolves those "
         "no longer true; answers the counts. For the desk and the administrator (with "
-        "`access.view_finding` and `access.change_grant` or `access.change_targetsystem`). "
+        "`access.view_finding` and `access.change_grant` or `access.change_role`). "
         "Takes seconds on a large organisation.",
         request=None,
         responses={200: EvaluationSerializer},
     )
     @action(detail=False, methods=["post"])
     def evaluate(self, request: Request) -> Response:
-        if not any(request.user.has_perm(perm) for perm in EVALUATE_ANY_OF):
+        # The compliance page's rule, so that the button and the endpoint never disagree.
+        if not may_evaluate(request.user):
             raise PermissionDenied
         summary = compliance.evaluate_all(actor=request.user)
         return Response(

@@ -114,11 +114,64 @@ _EXECUTABLE_SIGNATURES = (
 
 # Inside a ZIP: names of programs and scripts that open with a double click.
 _EXECUTABLE_EXTENSIONS = frozenset(
-    """
-    exe com scr pif bat cmd msi msp msc dll cpl sys drv ocx vbs vbe js jse wsf wsh ws hta
-    ps1 psm1 psd1 reg lnk inf jar apk app dmg sh bash csh ksh run bin elf py pyc pl rb php
-    iso img vhd vhdx appx msix appref-ms application gadget scf url chm
-    """.split()
+    [
+        "exe",
+        "com",
+        "scr",
+        "pif",
+        "bat",
+        "cmd",
+        "msi",
+        "msp",
+        "msc",
+        "dll",
+        "cpl",
+        "sys",
+        "drv",
+        "ocx",
+        "vbs",
+        "vbe",
+        "js",
+        "jse",
+        "wsf",
+        "wsh",
+        "ws",
+        "hta",
+        "ps1",
+        "psm1",
+        "psd1",
+        "reg",
+        "lnk",
+        "inf",
+        "jar",
+        "apk",
+        "app",
+        "dmg",
+        "sh",
+        "bash",
+        "csh",
+        "ksh",
+        "run",
+        "bin",
+        "elf",
+        "py",
+        "pyc",
+        "pl",
+        "rb",
+        "php",
+        "iso",
+        "img",
+        "vhd",
+        "vhdx",
+        "appx",
+        "msix",
+        "appref-ms",
+        "application",
+        "gadget",
+        "scf",
+        "url",
+        "chm",
+    ]
 )
 
 _FORBIDDEN_IN_NAMES = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')

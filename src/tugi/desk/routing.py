@@ -23,7 +23,7 @@ from tugi.desk.models import Case, Queue, RoutingRule
 
 @dataclass(frozen=True)
 class Destination:
-    """Where a case goes: its queue, an assignee if the rule names one, and the rule that decided."""
+    """Where a case goes: its queue, the rule's assignee if any, and the rule that decided."""
 
     queue: Queue
     assignee: User | None

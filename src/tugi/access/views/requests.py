@@ -452,7 +452,8 @@ def my_requests(request: HttpRequest) -> HttpResponse:
     staff = request.user.has_perm("access.view_accessrequest")
     scope = data.get("scope", "") if staff else ""
     state = data.get("state", "")
-    qs = page_queries.requests_visible_to(request.user, scope, state)
+    me = person_of(request)
+    qs = page_queries.requests_visible_to(request.user, me, scope, state)
     page = page_queries.id_page(qs, request.GET.get("cursor", ""), descending=True)
     context = {
         "form": form,
@@ -460,7 +461,7 @@ def my_requests(request: HttpRequest) -> HttpResponse:
         "staff": staff,
         "scope": scope,
         "filtered": bool(scope or state),
-        "me": person_of(request),
+        "me": me,
     }
     return render_maybe_partial(
         request, "access/request_list.html", "access/_request_results.html", context
