@@ -34,6 +34,14 @@ class Scale:
     on_leave_share: float = 0.02
     # Staff identified by a foreign id instead of an Estonian personal code.
     foreign_id_share: float = 0.003
+    # Access governance (bench.generators.access): target systems, roles, SoD rules, and the
+    # grants over five years of history (exactly this many); each job description justifies
+    # roles_per_job roles (inclusive range).
+    systems: int = 0
+    roles: int = 0
+    sod_rules: int = 0
+    grants: int = 0
+    roles_per_job: tuple[int, int] = (3, 15)
 
 
 SCALES: dict[str, Scale] = {
@@ -50,6 +58,10 @@ SCALES: dict[str, Scale] = {
         left_share=0.05,
         on_leave_share=0.05,
         foreign_id_share=0.02,
+        systems=10,
+        roles=60,
+        sod_rules=6,
+        grants=1_500,
     ),
     # For CI: seconds to generate, enough rows that a missing index still shows in a plan.
     "smoke": Scale(
@@ -61,6 +73,10 @@ SCALES: dict[str, Scale] = {
         sectors_per_unit=(1, 3),
         positions_per_unit=(3, 8),
         duties_per_job=(3, 6),
+        systems=10,
+        roles=150,
+        sod_rules=12,
+        grants=20_000,
     ),
     # The size the goals are set for: a large agency, a few hundred units.
     "full": Scale(
@@ -72,6 +88,10 @@ SCALES: dict[str, Scale] = {
         sectors_per_unit=(1, 3),
         positions_per_unit=(4, 10),
         duties_per_job=(3, 6),
+        systems=10,
+        roles=300,
+        sod_rules=20,
+        grants=1_000_000,
     ),
 }
 

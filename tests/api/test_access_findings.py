@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.urls import include, path
 
 from tests.access.factories import AccountFactory, GrantFactory, RoleFactory
-from tests.api.access_helpers import ids, later, query_count, walk, walk_back
+from tests.api.access_helpers import DAY, ids, later, query_count, walk, walk_back
 from tests.factories import OrgUnitFactory, PersonFactory, make_user
 from tugi.access.compliance import account_key, grant_key
 from tugi.access.models import Finding
@@ -56,10 +56,12 @@ def finding_for(grant=None, *, kind=Kind.UNJUSTIFIED_GRANT, account=None, resolv
 def test_open_findings_by_default_and_history_on_request(client_for, desk_user):
     open_one = finding_for()
     other = finding_for(kind=Kind.PAST_END)
+    older = finding_for()
     resolved = finding_for(resolved=True)
     client = client_for(desk_user)
-    assert ids(client.get(FINDINGS)) == [other.pk, open_one.pk]  # newest first
-    assert ids(client.get(FINDINGS, {"resolved": "false"})) == [other.pk, open_one.pk]
+    # By kind, the oldest first within each.
+    assert ids(client.get(FINDINGS)) == [other.pk, open_one.pk, older.pk]
+    assert ids(client.get(FINDINGS, {"resolved": "false"})) == [other.pk, open_one.pk, older.pk]
     assert ids(client.get(FINDINGS, {"resolved": "true"})) == [resolved.pk]
     body = client.get(f"{FINDINGS}{open_one.pk}/").json()
     assert body["kind"] == "unjustified_grant" and body["grant"] == open_one.grant_id
@@ -110,12 +112,34 @@ def test_each_finding_links_to_its_fix_where_the_page_exists(client_for, desk_us
 
 
 def test_findings_pages_cover_every_finding_once(client_for, desk_user):
-    made = [finding_for() for _ in range(7)]
-    finding_for(resolved=True)
+    kinds = [Kind.UNJUSTIFIED_GRANT, Kind.PAST_END, Kind.ABSENT_ACTIVE_GRANT] * 3
+    made = [finding_for(kind=kind) for kind in kinds]
     client = client_for(desk_user)
-    pages = walk(client, f"{FINDINGS}?page_size=3")
-    assert [pk for page in pages for pk in page] == [f.pk for f in reversed(made)]
-    assert walk_back(client, f"{FINDINGS}?page_size=3") == pages[::-1]
+    pages = walk(client, f"{FINDINGS}?page_size=4")
+    assert [len(p) for p in pages] == [4, 4, 1]
+    assert [pk for page in pages for pk in page] == [
+        f.pk for f in sorted(made, key=lambda f: (f.kind, f.pk))
+    ]
+    assert walk_back(client, f"{FINDINGS}?page_size=4") == pages[::-1]
+
+
+def test_resolved_findings_page_latest_resolved_first(client_for, desk_user):
+    from django.utils import timezone
+
+    moment = timezone.now() - DAY
+    # One evaluation resolves many at one moment: the order then rests on the kind and the id.
+    batch = [finding_for(kind=kind) for kind in [Kind.PAST_END, Kind.UNJUSTIFIED_GRANT] * 3]
+    Finding.objects.filter(pk__in=[f.pk for f in batch]).update(resolved_at=moment)
+    latest = finding_for()
+    Finding.objects.filter(pk=latest.pk).update(resolved_at=moment + DAY / 2)
+    finding_for()  # open: not in the history
+    expected = [latest.pk] + [
+        f.pk for f in sorted(batch, key=lambda f: (f.kind, f.pk), reverse=True)
+    ]
+    client = client_for(desk_user)
+    pages = walk(client, f"{FINDINGS}?resolved=true&page_size=3")
+    assert [pk for page in pages for pk in page] == expected
+    assert walk_back(client, f"{FINDINGS}?resolved=true&page_size=3") == pages[::-1]
 
 
 def test_the_finding_list_costs_the_same_queries_however_many(client_for, desk_user):

@@ -128,7 +128,7 @@ class RoleFilter(django_filters.FilterSet):
     )
     system = django_filters.ModelChoiceFilter(queryset=TargetSystem.objects.all())
     sensitivity = django_filters.MultipleChoiceFilter(
-        choices=Role.Sensitivity.choices, help_text="Repeat to allow several."
+        choices=Role.Sensitivity.choices, distinct=False, help_text="Repeat to allow several."
     )
 
     class Meta:

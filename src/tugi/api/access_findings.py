@@ -11,6 +11,7 @@ import django_filters
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
+from django_filters.widgets import BooleanWidget
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -95,7 +96,7 @@ class FindingFilter(django_filters.FilterSet):
     """Filters for the finding list; open findings unless `resolved` says otherwise."""
 
     kind = django_filters.MultipleChoiceFilter(
-        choices=Finding.Kind.choices, help_text="Repeat to allow several kinds."
+        choices=Finding.Kind.choices, distinct=False, help_text="Repeat to allow several kinds."
     )
     person = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
     # field_name only tells the OpenAPI generator the parameter is an id; the filter uses the path.
@@ -127,8 +128,8 @@ class FindingFilter(django_filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(
         summary="List compliance findings",
-        description="Open findings, newest first; `resolved=true` for the resolved ones. Each "
-        "has a `fix`: what to do and the page to do it on.",
+        description="Open findings by kind, the oldest first; `resolved=true` for the resolved "
+        "ones, the latest resolved first. Each has a `fix`: what to do and the page to do it on.",
     ),
     retrieve=extend_schema(summary="Get a finding"),
 )
@@ -140,10 +141,20 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
     filterset_class = FindingFilter
     permission_classes = [IsAuthenticated, ActionPermissions]
     schema = ApiAutoSchema()
-    keyset_ordering = ("-id",)
     action_permissions = {
         name: (VIEW_FINDING,) for name in ("list", "retrieve", "metadata", "evaluate")
     }
+
+    @property
+    def keyset_ordering(self) -> tuple[str, ...]:
+        # Both follow the index (resolved_at, kind, id), so a page is an ordered index range that
+        # stops at the page, however many findings there are; ordering the open ones by id alone
+        # would sort them all first. An evaluation resolves many findings at one moment, hence the
+        # kind and id after it.
+        resolved = BooleanWidget().value_from_datadict(self.request.query_params, {}, "resolved")
+        if resolved is True:
+            return ("-resolved_at", "-kind", "-id")
+        return ("kind", "id")
 
     @extend_schema(
         summary="Evaluate compliance now",

@@ -272,7 +272,7 @@ class AccountFilter(django_filters.FilterSet):
     person = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
     system = django_filters.ModelChoiceFilter(queryset=TargetSystem.objects.all())
     state = django_filters.MultipleChoiceFilter(
-        choices=Account.State.choices, help_text="Repeat to allow several states."
+        choices=Account.State.choices, distinct=False, help_text="Repeat to allow several states."
     )
 
     class Meta:

@@ -320,7 +320,9 @@ class AccessRequestFilter(django_filters.FilterSet):
     """Filters for the request list."""
 
     state = django_filters.MultipleChoiceFilter(
-        choices=AccessRequest.State.choices, help_text="Repeat to allow several states."
+        choices=AccessRequest.State.choices,
+        distinct=False,
+        help_text="Repeat to allow several states.",
     )
     person = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
 
@@ -333,9 +335,13 @@ class AccessRequestItemFilter(django_filters.FilterSet):
     """Filters for the item list (the desk's fulfilment queue is `state=approved`)."""
 
     state = django_filters.MultipleChoiceFilter(
-        choices=AccessRequestItem.State.choices, help_text="Repeat to allow several states."
+        choices=AccessRequestItem.State.choices,
+        distinct=False,
+        help_text="Repeat to allow several states.",
     )
-    kind = django_filters.MultipleChoiceFilter(choices=AccessRequestItem.Kind.choices)
+    kind = django_filters.MultipleChoiceFilter(
+        choices=AccessRequestItem.Kind.choices, distinct=False
+    )
     system = django_filters.ModelChoiceFilter(queryset=TargetSystem.objects.all())
     request = django_filters.ModelChoiceFilter(queryset=AccessRequest.objects.all())
     person = django_filters.ModelChoiceFilter(

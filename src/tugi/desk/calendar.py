@@ -13,7 +13,10 @@ SLA targets are agreed in *working* time, so every due time is computed here. Th
   (24 Feb), Victory Day (23 Jun) and Christmas Eve (24 Dec). The Labour Inspectorate reads
   "preceding" as the calendar day directly before the holiday: when that day is not a working day
   (say 23 Jun is a Sunday), no earlier day is shortened. So 23 Feb, 22 Jun, 23 Dec and 31 Dec
-  close three hours early when they are working days.
+  close three hours early when they are working days. Sources: the Act in English,
+  https://www.riigiteataja.ee/en/eli/ee/Riigikogu/act/522122023008/consolide, and the
+  Inspectorate's guidance, https://tooelu.ee/en/Employer/Working-relations/Working-time-and-rest-
+  period/Shortening-Working-Time-Before-National-and-State-Holidays.
 * **Time zone.** Office hours are Tallinn wall-clock times. Each day's interval is built from the
   wall clock with zoneinfo and converted to UTC, and all arithmetic is done on those UTC instants,
   so a daylight-saving change (last Sunday of March and of October) never shifts a due time.
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -45,7 +48,9 @@ SHORTENED_BY = dt.timedelta(hours=3)
 _ONE_DAY = dt.timedelta(days=1)
 _ONE_SECOND = dt.timedelta(seconds=1)
 
-OfficeHours = Mapping[int, tuple[dt.time, dt.time]]
+# Opening and closing per weekday (index 0 = Monday), None when closed; a tuple so that it can
+# be part of a cache key.
+OfficeHours = tuple[tuple[dt.time, dt.time] | None, ...]
 
 
 # --- configuration -----------------------------------------------------------------------------
@@ -65,9 +70,7 @@ def _parse_time(value: object, weekday: int) -> dt.time:
 
 
 @functools.lru_cache(maxsize=8)
-def _parse_office_hours(
-    raw: tuple[tuple[object, object], ...],
-) -> dict[int, tuple[dt.time, dt.time]]:
+def _parse_office_hours(raw: tuple[tuple[object, object], ...]) -> OfficeHours:
     parsed: dict[int, tuple[dt.time, dt.time]] = {}
     for weekday, hours in raw:
         if not isinstance(weekday, int) or not 0 <= weekday <= 6:
@@ -86,11 +89,11 @@ def _parse_office_hours(
         parsed[weekday] = (opening, closing)
     if not parsed:
         raise ImproperlyConfigured("TUGI_OFFICE_HOURS: at least one weekday must be open.")
-    return parsed
+    return tuple(parsed.get(weekday) for weekday in range(7))
 
 
 def office_hours() -> OfficeHours:
-    """The configured weekly office hours: weekday (0 = Monday) → (opening, closing)."""
+    """The configured weekly office hours: (opening, closing) per weekday from Monday, or None."""
     raw = getattr(settings, "TUGI_OFFICE_HOURS", None)
     if raw is None:
         raw = DEFAULT_OFFICE_HOURS
@@ -142,7 +145,7 @@ def _holiday_names(year: int, language: str) -> dict[dt.date, str]:
 
 
 def _is_working_day(day: dt.date, hours: OfficeHours) -> bool:
-    return day.weekday() in hours and not is_public_holiday(day)
+    return hours[day.weekday()] is not None and not is_public_holiday(day)
 
 
 def is_working_day(day: dt.date) -> bool:
@@ -163,9 +166,10 @@ def is_shortened_day(day: dt.date) -> bool:
 
 
 def _working_hours(day: dt.date, hours: OfficeHours) -> tuple[dt.datetime, dt.datetime] | None:
-    if not _is_working_day(day, hours):
+    of_the_day = hours[day.weekday()]
+    if of_the_day is None or is_public_holiday(day):
         return None
-    opening_time, closing_time = hours[day.weekday()]
+    opening_time, closing_time = of_the_day
     # Wall-clock times on this date, resolved by zoneinfo (fold=0 picks the earlier reading if a
     # configured time ever falls into a daylight-saving gap or overlap).
     opening = dt.datetime.combine(day, opening_time, tzinfo=TALLINN)
@@ -185,11 +189,36 @@ def working_hours(day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
     return _working_hours(day, office_hours())
 
 
-def _interval_utc(day: dt.date, hours: OfficeHours) -> tuple[dt.datetime, dt.datetime] | None:
-    interval = _working_hours(day, hours)
-    if interval is None:
-        return None
-    return interval[0].astimezone(dt.UTC), interval[1].astimezone(dt.UTC)
+_Interval = tuple[dt.datetime, dt.datetime] | None
+
+
+@functools.lru_cache(maxsize=8)
+def _interval_cache(hours: OfficeHours) -> dict[dt.date, _Interval]:
+    return {}
+
+
+def _intervals(hours: OfficeHours) -> Callable[[dt.date], _Interval]:
+    """A lookup of each day's office hours as UTC instants, for these office hours.
+
+    The arithmetic asks for the same days over and over (the due times of every case this
+    month), so each day is worked out once per configuration.
+    """
+    cache = _interval_cache(hours)
+    if len(cache) > 50_000:  # decades of days: a runaway caller, not real use
+        cache.clear()
+
+    def interval(day: dt.date) -> _Interval:
+        try:
+            return cache[day]
+        except KeyError:
+            local = _working_hours(day, hours)
+            found: _Interval = None
+            if local is not None:
+                found = (local[0].astimezone(dt.UTC), local[1].astimezone(dt.UTC))
+            cache[day] = found
+            return found
+
+    return interval
 
 
 # --- moments -----------------------------------------------------------------------------------
@@ -203,7 +232,7 @@ def _tallinn(moment: dt.datetime) -> dt.datetime:
 
 def is_open(moment: dt.datetime) -> bool:
     """Whether the moment falls within office hours (opening inclusive, closing exclusive)."""
-    interval = _interval_utc(local_date(moment), office_hours())
+    interval = _intervals(office_hours())(local_date(moment))
     return interval is not None and interval[0] <= moment < interval[1]
 
 
@@ -213,10 +242,10 @@ def next_working_moment(moment: dt.datetime) -> dt.datetime:
 
 
 def _next_opening(moment: dt.datetime) -> dt.datetime:
-    hours = office_hours()
+    interval_of = _intervals(office_hours())
     day = _tallinn(moment).date()
     while True:
-        interval = _interval_utc(day, hours)
+        interval = interval_of(day)
         if interval is not None and interval[0] >= moment:
             return interval[0].astimezone(TALLINN)
         day += _ONE_DAY
@@ -231,7 +260,7 @@ def add_working_seconds(start: dt.datetime, seconds: int) -> dt.datetime:
     which that much working time remains until `start`.
     """
     _tallinn(start)  # refuses naive input
-    hours = office_hours()
+    interval_of = _intervals(office_hours())
     cursor = start.astimezone(dt.UTC)
     day = local_date(start)
     remaining = dt.timedelta(seconds=abs(seconds))
@@ -239,7 +268,7 @@ def add_working_seconds(start: dt.datetime, seconds: int) -> dt.datetime:
         return start.astimezone(TALLINN)
     if seconds > 0:
         while True:
-            interval = _interval_utc(day, hours)
+            interval = interval_of(day)
             if interval is not None and cursor < interval[1]:
                 begin = max(cursor, interval[0])
                 available = interval[1] - begin
@@ -248,7 +277,7 @@ def add_working_seconds(start: dt.datetime, seconds: int) -> dt.datetime:
                 remaining -= available
             day += _ONE_DAY
     while True:
-        interval = _interval_utc(day, hours)
+        interval = interval_of(day)
         if interval is not None and cursor > interval[0]:
             end = min(cursor, interval[1])
             available = end - interval[0]
@@ -268,12 +297,12 @@ def working_seconds_between(a: dt.datetime, b: dt.datetime) -> int:
     _tallinn(b)
     if b < a:
         return -working_seconds_between(b, a)
-    hours = office_hours()
+    interval_of = _intervals(office_hours())
     a_utc, b_utc = a.astimezone(dt.UTC), b.astimezone(dt.UTC)
     total = dt.timedelta(0)
     day, last = local_date(a), local_date(b)
     while day <= last:
-        interval = _interval_utc(day, hours)
+        interval = interval_of(day)
         if interval is not None:
             begin, end = max(a_utc, interval[0]), min(b_utc, interval[1])
             if end > begin:

@@ -21,9 +21,14 @@ from huey.contrib.djhuey import db_periodic_task
 
 from tugi.core import audit
 from tugi.desk import sla
+from tugi.desk.mail import tasks as mail_tasks
 from tugi.desk.models import Case
 
 log = logging.getLogger(__name__)
+
+# The Huey consumer imports only `<app>.tasks`; importing the mail tasks here registers them too
+# (sending with retries, polling the mailbox).
+__all__ = ["check_sla", "mail_tasks", "run_sla_check"]
 
 # Cases marked per transaction: keeps a catch-up after downtime from holding the write lock long.
 BATCH_SIZE = 500

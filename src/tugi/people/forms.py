@@ -14,7 +14,9 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Case, When
 from django.forms.utils import flatatt
+from django.urls import reverse
 from django.utils.choices import BaseChoiceIterator
+from django.utils.functional import lazy
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -179,18 +181,19 @@ def _unit_choices() -> list[tuple[Any, Any]]:
     return [("", _("All units")), *((pk, f"{_INDENT * depth}{name}") for pk, name, depth in units)]
 
 
-def _position_choices() -> list[tuple[Any, Any]]:
-    positions = Position.objects.order_by("title", "org_unit__name", "id").values_list(
-        "id", "title", "org_unit__name"
-    )
-    return [("", _("Any position")), *((pk, f"{t} ({unit})") for pk, t, unit in positions)]
+# The position filter lists at most this many positions: a department's fit, whereas all of a
+# large agency's (thousands) would cost more to draw than the rest of the page (25-100 ms).
+POSITION_CHOICES_MAX = 300
 
 
 class PersonFilterForm(forms.Form):
     """The search box and filters of the person list (GET; a bad value just drops that filter).
 
-    The unit and position selects are built from plain value rows, not model instances, and only
-    when drawn: the list is the most used page, and a large agency has thousands of positions.
+    The selects are built from plain value rows, not model instances, and only when drawn: the
+    list is the most used page. The position filter offers only the positions of the chosen
+    unit and the units below it, so it stays short in an agency with thousands of positions; with
+    no unit chosen it offers none (only the chosen position, if the address names one). With htmx,
+    choosing a unit redraws the position filter along with the results (see the view).
     """
 
     q = forms.CharField(
@@ -210,9 +213,21 @@ class PersonFilterForm(forms.Form):
 
     def __init__(self, *args: Any, can_search_code: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # What filters() found; the position options depend on the unit.
+        self.unit: OrgUnit | None = None
+        self.position_id: int | None = None
+        self._positions: tuple[list[tuple[Any, Any]], str] | None = None
         # Per form instance: the widget reads the choices twice while drawing the select.
         self.fields["org_unit"].choices = LoadOnceChoices(_unit_choices)  # type: ignore[attr-defined]
-        self.fields["position"].choices = LoadOnceChoices(_position_choices)  # type: ignore[attr-defined]
+        self.fields["position"].choices = LoadOnceChoices(lambda: self._position_options()[0])  # type: ignore[attr-defined]
+        # Lazy, like the choices: the hint says why the list is short, which is known once loaded.
+        self.fields["position"].help_text = lazy(lambda: str(self._position_options()[1]), str)()
+        # Each select reloads the results when changed (the form around them says where to put
+        # them); the unit select's request also brings its positions, which is why every select
+        # asks for itself instead of the form listening for changes.
+        url = reverse("people:person_list")
+        for name in ("org_unit", "status", "position"):
+            self.fields[name].widget.attrs.update({"hx-get": url, "hx-include": "closest form"})
         if can_search_code:
             self.fields["q"].help_text = _(
                 "Name, e-mail or a full personal code. "
@@ -220,19 +235,53 @@ class PersonFilterForm(forms.Form):
             )
 
     def filters(self) -> queries.PersonFilters:
-        """The valid part of the input as filters; ids that name nothing are dropped."""
+        """The valid part of the input as filters; ids that name nothing are dropped.
+
+        So is a position outside the chosen unit's subtree: after a change of unit the position
+        chosen before would otherwise narrow the list to no one.
+        """
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         unit_id, position_id = data.get("org_unit"), data.get("position")
         unit = OrgUnit.objects.filter(pk=unit_id).first() if unit_id is not None else None
-        if position_id is not None and not Position.objects.filter(pk=position_id).exists():
-            position_id = None
+        if position_id is not None:
+            positions = Position.objects.filter(pk=position_id)
+            if unit is not None:
+                positions = positions.filter(queries.in_subtree(unit))
+            if not positions.exists():
+                position_id = None
+        self.unit, self.position_id = unit, position_id
         return queries.PersonFilters(
             q=data.get("q") or "",
             org_unit=unit,
             status=data.get("status") or "",
             position_id=position_id,
         )
+
+    def _position_options(self) -> tuple[list[tuple[Any, Any]], str]:
+        """The position filter's choices and its hint, read once (at most one query)."""
+        if self._positions is None:
+            self._positions = self._load_position_options()
+        return self._positions
+
+    def _load_position_options(self) -> tuple[list[tuple[Any, Any]], str]:
+        positions = Position.objects.order_by("title", "org_unit__name", "id").values_list(
+            "id", "title", "org_unit__name"
+        )
+        rows: list[tuple[int, str, str]] = []
+        if self.unit is None:
+            hint = _("Choose a unit first to see its positions.")
+        else:
+            rows = list(positions.filter(queries.in_subtree(self.unit))[: POSITION_CHOICES_MAX + 1])
+            hint = _("The positions of the chosen unit and the units below it.")
+            if len(rows) > POSITION_CHOICES_MAX:
+                rows = []
+                hint = _("Too many positions to list: choose a smaller unit.")
+        if not rows and self.position_id is not None:
+            # A position in force is always shown, or the select would hide a filter in force.
+            rows = list(positions.filter(pk=self.position_id))
+        choices = [("", _("Any position")), *((pk, f"{t} ({unit})") for pk, t, unit in rows)]
+        return choices, hint
 
 
 # --- persons --------------------------------------------------------------------------------------

@@ -80,9 +80,11 @@ def person_list(request: HttpRequest) -> HttpResponse:
     page = queries.person_page(request.user, filters, request.GET.get("cursor", ""))
     filtered = bool(filters.q or filters.org_unit or filters.status or filters.position_id)
     context = {"form": form, "page": page, "filtered": filtered, "filters": filters}
-    return _render_maybe_partial(
-        request, "people/person_list.html", "people/_person_results.html", context
-    )
+    partial = "people/_person_results.html"
+    if request.htmx.trigger_name == "org_unit":  # type: ignore[attr-defined]
+        # A unit was chosen: the position filter now offers that unit's positions.
+        partial = "people/_person_unit_results.html"
+    return _render_maybe_partial(request, "people/person_list.html", partial, context)
 
 
 def _can_see_person(request: HttpRequest, person: Person) -> bool:
