@@ -27,6 +27,21 @@ def _fast_password_hashing() -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _huey_in_memory():
+    """Background tasks run at once and in memory, never in the real queue file.
+
+    Actions queue mail after commit; a task left in var/huey.sqlite3 by a test would be picked
+    up later by a real worker (and mail a message of the same id from the real database).
+    """
+    from huey.contrib.djhuey import HUEY
+
+    before = HUEY.immediate
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = before
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `postgres` run in the PostgreSQL pass; in CI that pass must have a server."""
     url = os.environ.get("DATABASE_URL", "")

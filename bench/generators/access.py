@@ -85,7 +85,7 @@ TODAY = REFERENCE_DATE
 ROLES_PER_JOB_SKEW = 2.0
 EXTRA_ROLES_FOR_HEADS = 2
 # A job description has 0, 1 or 2 roles in external registers (which need an end date).
-EXTERNAL_ROLES = ((0, 0.55), (1, 0.33), (2, 0.12))
+EXTERNAL_ROLES = ((0, 0.6), (1, 0.3), (2, 0.1))
 # Entitled roles the person was never given (the access page shows them as gaps).
 GAP_SHARE = 0.04
 # Persons who moved from another position during the five years.
@@ -95,7 +95,7 @@ MOVER_SHARE = 0.12
 MOVE_LEFT_OPEN = 0.03
 DROP_LEFT_OPEN = 0.05
 # Leavers (left after GO_LIVE) whose accounts and grants nobody closed.
-LEAVER_OPEN_SHARE = 0.3
+LEAVER_OPEN_SHARE = 0.15
 # Temporary grants that lapsed with nobody recording their removal (compliance: past end).
 LAPSED_UNRECORDED = 0.03
 # Request-based grants without an end date; the rest are temporary.
@@ -314,6 +314,21 @@ RequestRow = _row_type(AccessRequest)
 ItemRow = _row_type(AccessRequestItem)
 ApprovalRow = _row_type(Approval)
 GrantRow = _row_type(Grant)
+# `_Builder.grant` fills grant rows by position, for speed: it must follow the model's columns.
+assert GrantRow._fields == (
+    "id",
+    "account_id",
+    "role_id",
+    "person_id",
+    "valid_from",
+    "valid_to",
+    "basis",
+    "basis_duty_id",
+    "basis_item_id",
+    "acting_for_id",
+    "created_at",
+    "ended_reason",
+), f"Grant's columns changed: update _Builder.grant ({GrantRow._fields})"
 SuspensionRow = _row_type(GrantSuspension)
 SodRuleRow = _row_type(SodRule)
 SodExceptionRow = _row_type(SodException)
@@ -598,6 +613,8 @@ class _Builder:
         # position → [(valid_from, jd id, {role: duty})]
         self.job_roles: dict[int, list[tuple[datetime.date, int, dict[int, int]]]] = {}
         self.pools: dict[int, _Pool] = {}
+        self.grant_ids = self.ids["grant"]
+        self.item_periods: dict[int, tuple[datetime.datetime, datetime.datetime | None]] = {}
         self.accounts: dict[tuple[int, int], list[Any]] = {}  # (person, system) → record
         self.holds: dict[int, list[_Hold]] = collections.defaultdict(list)
         self.user_of: dict[int, int] = {}  # person id → user id
@@ -1012,12 +1029,13 @@ class _Builder:
 
     # --- accounts and grants ----------------------------------------------------------------
 
-    def account(self, person_id: int, system_id: int) -> int:
-        record = self.accounts.get((person_id, system_id))
+    def account(self, person_id: int, system_id: int) -> list[Any]:
+        """The person's account in the system: [id, first grant's start, last end, open]."""
+        key = (person_id, system_id)
+        record = self.accounts.get(key)
         if record is None:
-            record = [self.next("account"), None, None, False]  # id, first from, last to, open
-            self.accounts[(person_id, system_id)] = record
-        return record[0]
+            record = self.accounts[key] = [self.next("account"), None, None, False]
+        return record
 
     def grant(
         self,
@@ -1034,8 +1052,7 @@ class _Builder:
         created: datetime.datetime | None = None,
     ) -> int:
         """One grant row; returns its index in plan.grants."""
-        account_id = self.account(person_id, role.system_id)
-        record = self.accounts[(person_id, role.system_id)]
+        record = self.account(person_id, role.system_id)
         if record[1] is None or start < record[1]:
             record[1] = start
         if stop is None or stop > AS_OF_UTC:
@@ -1043,20 +1060,21 @@ class _Builder:
         elif record[2] is None or stop > record[2]:
             record[2] = stop
         index = len(self.plan.grants)
+        # Positional (the model's column order): a million of these, keywords cost seconds.
         self.plan.grants.append(
             GrantRow(
-                id=self.next("grant"),
-                account_id=account_id,
-                role_id=role.id,
-                person_id=person_id,
-                valid_from=start,
-                valid_to=stop,
-                basis=basis,
-                basis_duty_id=duty,
-                basis_item_id=item,
-                acting_for_id=acting_for,
-                created_at=created or start,
-                ended_reason=reason if stop is not None else "",
+                next(self.grant_ids),
+                record[0],
+                role.id,
+                person_id,
+                start,
+                stop,
+                basis,
+                duty,
+                item,
+                acting_for,
+                created or start,
+                reason if stop is not None else "",
             )
         )
         self.holds[person_id].append(_Hold(index, role.id, start, stop, acting_for))
@@ -1546,13 +1564,19 @@ class _Builder:
     def _set_item_period(
         self, item_id: int, start: datetime.datetime, stop: datetime.datetime | None
     ) -> None:
-        """The period an item asks for; a fulfilled item was fulfilled as the grant started."""
-        index = item_id - self.plan.items[0].id
-        item = self.plan.items[index]
-        fulfilled = start if item.fulfilled_by_id is not None else None
-        self.plan.items[index] = item._replace(
-            valid_from=start, valid_to=stop, fulfilled_at=fulfilled
-        )
+        """The period an item asks for (filled in by `finish_items`)."""
+        self.item_periods[item_id] = (start, stop)
+
+    def finish_items(self) -> None:
+        """Items with their periods; a fulfilled item was fulfilled as its grant started."""
+        for index, item in enumerate(self.plan.items):
+            period = self.item_periods.get(item.id)
+            if period is not None:
+                start, stop = period
+                fulfilled = start if item.fulfilled_by_id is not None else None
+                self.plan.items[index] = item._replace(
+                    valid_from=start, valid_to=stop, fulfilled_at=fulfilled
+                )
 
     def _request_roles(self, rng: random.Random, person_id: int, n: int) -> list[_Role]:
         """Roles a person would ask for: not what the job description gives, no SoD clash."""
@@ -1680,9 +1704,10 @@ class _Builder:
         for p in people:
             first_day, last_day = self.access[p.id]
             weights.append(max(30, ((last_day or TODAY) - first_day).days))
+        cumulative = list(itertools.accumulate(weights))
         made = 0
         while made < wanted:
-            person = rng.choices(people, weights)[0]
+            person = rng.choices(people, cum_weights=cumulative)[0]
             n = min(wanted - made, rng.choices([1, 2, 3], [75, 18, 7])[0])
             roles = self._request_roles(rng, person.id, n)
             if not roles:
@@ -1810,4 +1835,5 @@ def build(scale: Any, seed: int, inputs: Inputs, first: FirstIds | None = None) 
     b.request_grants()
     b.misc_suspensions()
     b.finish_accounts()
+    b.finish_items()
     return b.plan

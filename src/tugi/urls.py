@@ -16,5 +16,6 @@ urlpatterns = [
     path("core/", include("tugi.core.urls")),
     path("people/", include("tugi.people.urls")),
     path("access/", include("tugi.access.urls")),
+    path("desk/", include("tugi.desk.urls")),
     path("api/v1/", include("tugi.api.urls")),
 ]

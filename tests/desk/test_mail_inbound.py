@@ -141,10 +141,16 @@ def test_mail_without_message_id_is_still_deduplicated(desk_queue):
     assert Case.objects.count() == 1
 
 
-def test_a_mail_with_only_a_subject_uses_it_as_the_text(desk_queue):
+def test_mail_with_only_a_subject_is_still_taken(desk_queue, mari):
     row = intake(make_mail(subject="STAR ei avane", body=""))
     assert row.outcome == Outcome.NEW_CASE
-    assert row.case.messages.get().body == "STAR ei avane"
+    assert row.case.messages.get().body == "(no text)"
+
+    answer = intake(make_mail(subject=f"[Tugi #{row.case.pk}] veel üks asi", body=""))
+    assert answer.outcome == Outcome.THREADED
+    assert (
+        answer.case.messages.order_by("-id").first().body == f"[Tugi #{row.case.pk}] veel üks asi"
+    )
 
 
 def test_html_only_mail_is_stored_sanitised(desk_queue):
@@ -273,7 +279,9 @@ def test_thunderbird_reply_with_references_threads_into_the_case(
     desk_queue, mari, agent, django_capture_on_commit_callbacks
 ):
     case = new_case(django_capture_on_commit_callbacks)
-    ours = desk_reply(agent, case, "Palun logige välja ja uuesti sisse.", django_capture_on_commit_callbacks)
+    ours = desk_reply(
+        agent, case, "Palun logige välja ja uuesti sisse.", django_capture_on_commit_callbacks
+    )
 
     row = intake(answering(eml("thunderbird_reply.eml"), ours.message_id, case.pk))
 
@@ -334,14 +342,15 @@ def test_the_subject_reference_threads_only_for_the_known_requester(desk_queue, 
     assert stranger.case.subject == case.subject
 
 
-def test_a_reply_to_a_resolved_case_reopens_it(desk_queue, mari, agent):
+@pytest.mark.parametrize("body", ["Ikka ei tööta", ""])
+def test_a_reply_to_a_resolved_case_reopens_it(desk_queue, mari, agent, body):
     case = intake(make_mail()).case
     actions.resolve(agent, case, resolution="Parandatud.")
 
-    row = intake(make_mail(subject=f"Re: [Tugi #{case.pk}] x", body="Ikka ei tööta"))
+    row = intake(make_mail(subject=f"Re: [Tugi #{case.pk}] ikka ei tööta", body=body))
 
     case.refresh_from_db()
-    assert row.outcome == Outcome.THREADED
+    assert row.outcome == Outcome.THREADED, row.reason
     assert case.status == Case.Status.OPEN
 
 

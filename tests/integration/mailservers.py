@@ -92,7 +92,7 @@ class SmtpSink:
     refuse: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
             return self.refuse
         with self._lock:

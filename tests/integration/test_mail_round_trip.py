@@ -13,14 +13,7 @@ from django.core.management import call_command
 from tests.desk.factories import QueueFactory
 from tests.desk.mail_support import DESK_ADDRESS, MARI, configure, eml, huey_immediate, make_mail
 from tests.factories import PersonFactory, make_user
-from tests.integration.mailservers import (  # noqa: F401 - fixtures
-    ImapServer,
-    SmtpSink,
-    imap_folder,
-    imap_server,
-    smtp_server,
-    smtp_settings,
-)
+from tests.integration.mailservers import ImapServer, SmtpSink
 from tugi.core.roles import AppRole
 from tugi.desk import actions
 from tugi.desk.mail import imap
@@ -78,7 +71,9 @@ def test_round_trip_mail_in_reply_out_answer_into_the_same_case(
     reply.refresh_from_db()
     delivered = smtp_server.to(MARI)[-1]
     sent = delivered.message
-    assert sent["Message-ID"] == reply.message_id == f"<tugi.case{case.pk}.msg{reply.pk}@tugi.example>"
+    assert (
+        sent["Message-ID"] == reply.message_id == f"<tugi.case{case.pk}.msg{reply.pk}@tugi.example>"
+    )
     assert sent["In-Reply-To"] == case.thread_root
     assert sent["References"] == case.thread_root
     # UTF-8 subject intact (Django folds it onto a continuation line: strip that whitespace)
@@ -87,9 +82,7 @@ def test_round_trip_mail_in_reply_out_answer_into_the_same_case(
     assert reply.sent_at is not None
 
     # Mari answers from her mail client; the mail arrives in the desk's mailbox
-    imap_server.append(
-        imap_folder, _reply_to(delivered, sender=MARI, body="Aitäh, nüüd töötab!")
-    )
+    imap_server.append(imap_folder, _reply_to(delivered, sender=MARI, body="Aitäh, nüüd töötab!"))
     second_poll = imap.poll()
 
     assert second_poll.outcomes == {Outcome.THREADED: 1}
@@ -146,8 +139,13 @@ def test_third_party_mail_out_and_their_answers_back_into_the_escalation(
     assert result.outcomes == {Outcome.PARTY_REPLY: 2}
     replies = Message.objects.filter(escalation=escalation, kind=Message.Kind.FROM_PARTY)
     assert [m.body for m in replies.order_by("id")] == ["We are on it.", "Deployed."]
-    reasons = sorted(InboundMail.objects.filter(outcome=Outcome.PARTY_REPLY).values_list("reason", flat=True))
-    assert reasons == ["third party's reply, matched by message-id", "third party's reply, matched by their-reference"]
+    reasons = sorted(
+        InboundMail.objects.filter(outcome=Outcome.PARTY_REPLY).values_list("reason", flat=True)
+    )
+    assert reasons == [
+        "third party's reply, matched by message-id",
+        "third party's reply, matched by their-reference",
+    ]
     escalation.refresh_from_db()
     assert escalation.status == Escalation.Status.ANSWERED
     # nothing from the party reached the requester

@@ -1,6 +1,7 @@
 """The people pages: list, search, pagination, detail, personal code, forms and permissions."""
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -10,7 +11,9 @@ from django.urls import reverse
 from tests.factories import OrgUnitFactory, PersonFactory, PositionFactory, make_user, personal_code
 from tugi.core.models import AuditEvent
 from tugi.core.roles import AppRole
+from tugi.people import forms
 from tugi.people.models import JobDescription, OrgUnit, Person
+from tugi.people.queries import PERSON_ORDER
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +146,101 @@ def test_filter_by_status_and_position(client, desk_user):
     assert rows_of(client.get(LIST, {"position": position.pk})) == [holder]
     # A filter value that does not exist is dropped, not an error.
     assert len(rows_of(client.get(LIST, {"position": 99999}))) == 2
+
+
+def position_options(html: str) -> set[str]:
+    """The labels of the position filter's options, but the empty one."""
+    select = html[html.index('<select name="position"') :]
+    select = select[: select.index("</select>")]
+    return set(re.findall(r'<option value="\d+"(?: selected)?>([^<]*)</option>', select))
+
+
+def test_position_filter_offers_only_the_chosen_units_positions(client, desk_user):
+    department = OrgUnitFactory(name="Osakond")
+    unit = OrgUnitFactory(name="Talitus", parent=department)
+    elsewhere = OrgUnitFactory(name="Muu")
+    PositionFactory(title="Juhataja", org_unit=department)
+    PositionFactory(title="Nõunik", org_unit=unit)
+    PositionFactory(title="Jurist", org_unit=elsewhere)
+    client.force_login(desk_user)
+
+    # No unit chosen: no positions, only the hint (the agency may have thousands of them).
+    html = client.get(LIST).content.decode()
+    assert position_options(html) == set()
+    assert "Choose a unit first" in html
+    # A unit: its own positions and those of the units below it, and no others.
+    html = client.get(LIST, {"org_unit": department.pk}).content.decode()
+    assert position_options(html) == {"Juhataja (Osakond)", "Nõunik (Talitus)"}
+    assert "Choose a unit first" not in html
+    html = client.get(LIST, {"org_unit": unit.pk}).content.decode()
+    assert position_options(html) == {"Nõunik (Talitus)"}
+
+
+def test_position_filter_keeps_a_position_in_force_in_view(client, desk_user):
+    position = PositionFactory(title="Nõunik", org_unit=OrgUnitFactory(name="Talitus"))
+    other_unit = OrgUnitFactory(name="Muu")
+    holder = PersonFactory(org_unit=position.org_unit, position=position)
+    PersonFactory(org_unit=other_unit)
+    client.force_login(desk_user)
+
+    # A link naming a position but no unit: the filter is in force, so the select shows it.
+    response = client.get(LIST, {"position": position.pk})
+    assert rows_of(response) == [holder]
+    assert f'<option value="{position.pk}" selected>' in response.content.decode()
+    # A position outside the chosen unit (left over from the unit chosen before) is dropped.
+    response = client.get(LIST, {"org_unit": other_unit.pk, "position": position.pk})
+    assert len(rows_of(response)) == 1 and rows_of(response) != [holder]
+    assert position_options(response.content.decode()) == set()
+
+
+def test_position_filter_of_a_unit_with_too_many_positions(client, desk_user, monkeypatch):
+    monkeypatch.setattr(forms, "POSITION_CHOICES_MAX", 2)
+    unit = OrgUnitFactory()
+    PositionFactory.create_batch(3, org_unit=unit)
+    client.force_login(desk_user)
+    html = client.get(LIST, {"org_unit": unit.pk}).content.decode()
+    assert position_options(html) == set()
+    assert "choose a smaller unit" in html
+
+
+def test_choosing_a_unit_with_htmx_also_replaces_the_position_filter(client, desk_user):
+    unit = OrgUnitFactory(name="Talitus")
+    PositionFactory(title="Nõunik", org_unit=unit)
+    PositionFactory(title="Jurist")
+    PersonFactory(org_unit=unit, last_name="Kask")
+    client.force_login(desk_user)
+
+    headers = {"HX-Request": "true", "HX-Trigger-Name": "org_unit"}
+    html = client.get(LIST, {"org_unit": unit.pk}, headers=headers).content.decode()
+    assert "<html" not in html and "Kask" in html
+    assert 'id="position-filter" hx-swap-oob="true"' in html
+    assert position_options(html) == {"Nõunik (Talitus)"}
+    # Any other change (the search box, status, position) redraws only the results.
+    headers = {"HX-Request": "true", "HX-Trigger-Name": "status"}
+    html = client.get(LIST, {"org_unit": unit.pk}, headers=headers).content.decode()
+    assert "Kask" in html and "position-filter" not in html
+    # Each select asks for the results itself, so a replaced position select keeps working.
+    full = client.get(LIST).content.decode()
+    for name in ("org_unit", "status", "position"):
+        select = full[full.index(f'<select name="{name}"') :]
+        assert f'hx-get="{LIST}"' in select[: select.index(">")]
+
+
+def test_search_pages_forward_and_back(client, desk_user):
+    # On PostgreSQL a search sorts its matches instead of walking the name index: the pages must
+    # still follow the list order without gaps or repeats.
+    unit = OrgUnitFactory()
+    for i in range(60):
+        PersonFactory(org_unit=unit, last_name=["Tamm", "Saar", "Tammik"][i % 3], first_name="Mari")
+    PersonFactory(org_unit=unit, last_name="Kask", first_name="Jüri")
+    expected = list(Person.objects.filter(last_name__startswith="Tamm").order_by(*PERSON_ORDER))
+    client.force_login(desk_user)
+
+    first = client.get(LIST, {"q": "tamm"}).context["page"]
+    second = client.get(LIST, {"q": "tamm", "cursor": first.next_cursor}).context["page"]
+    assert first.rows + second.rows == expected and second.next_cursor is None
+    back = client.get(LIST, {"q": "tamm", "cursor": second.prev_cursor}).context["page"]
+    assert back.rows == first.rows and back.prev_cursor is None
 
 
 def test_keyset_pagination_walks_forward_and_back_without_gaps(client, desk_user):

@@ -138,7 +138,13 @@ class PersonalCodeSerializer(serializers.Serializer[Any]):
 class SubtreeFilter(django_filters.ModelChoiceFilter):
     """Takes an org unit id and matches what lies in that unit or any unit below it."""
 
-    def __init__(self, *args: Any, unit_field: str = "org_unit_id", **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, unit_field: str = "org_unit", path_field: str | None = None, **kwargs: Any
+    ) -> None:
+        # unit_field names the row's unit ("org_unit", "person__org_unit", "id" for units). The
+        # older path_field, the unit's path ("person__org_unit__path"), names the same unit.
+        if path_field is not None:
+            unit_field = path_field.removesuffix("path").removesuffix("__") or "id"
         self.unit_field = unit_field
         super().__init__(*args, queryset=OrgUnit.objects.all(), **kwargs)
 

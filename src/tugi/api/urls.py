@@ -9,6 +9,7 @@ from tugi.api import (
     access_findings,
     access_grants,
     access_requests,
+    desk,
     people,
     views,
 )
@@ -33,6 +34,8 @@ router.register(
     basename="api-accessrequestitem",
 )
 router.register("findings", access_findings.FindingViewSet, basename="api-finding")
+router.register("cases", desk.CaseViewSet, basename="api-case")
+router.register("attachments", desk.AttachmentViewSet, basename="api-attachment")
 
 urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="api-schema"),

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 # (url name, label, permission needed or None for any signed-in user)
 _NAV: list[tuple[str, Any, str | None]] = [
     ("home", _("Home"), None),
+    ("desk:portal", _("Help"), None),
+    ("desk:queue", _("Cases"), "desk.view_case"),
     ("people:person_list", _("People"), "people.view_person"),
     ("people:org_chart", _("Organisation"), "people.view_orgunit"),
     ("people:position_list", _("Positions"), "people.view_position"),
@@ -18,6 +20,7 @@ _NAV: list[tuple[str, Any, str | None]] = [
     ("access:fulfilment", _("Fulfilment"), "access.fulfil_accessrequest"),
     ("access:compliance", _("Compliance"), "access.view_finding"),
     ("access:system_list", _("Catalogue"), "access.view_targetsystem"),
+    ("desk:settings", _("Desk settings"), "desk.manage_desk"),
     ("core:audit_list", _("Audit log"), "core.view_auditevent"),
     ("core:user_list", _("Users"), "core.manage_users"),
 ]

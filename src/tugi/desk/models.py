@@ -377,6 +377,9 @@ class TimeEntry(models.Model):
         verbose_name = _("time entry")
         verbose_name_plural = _("time entries")
 
+    def __str__(self) -> str:
+        return f"{self.case}: {self.minutes} min"
+
 
 class RoutingRule(models.Model):
     """Where a new case goes: the first matching rule (by order) sets the queue and assignee."""

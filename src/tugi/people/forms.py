@@ -251,6 +251,9 @@ class PersonFilterForm(forms.Form):
             if not positions.exists():
                 position_id = None
         self.unit, self.position_id = unit, position_id
+        # Drawing a field reads its hint, and validation has made the fields ready to draw: the
+        # options read so far (none, with no unit yet) are for no unit. Read them again if drawn.
+        self._positions = None
         return queries.PersonFilters(
             q=data.get("q") or "",
             org_unit=unit,

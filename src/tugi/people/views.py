@@ -81,7 +81,8 @@ def person_list(request: HttpRequest) -> HttpResponse:
     filtered = bool(filters.q or filters.org_unit or filters.status or filters.position_id)
     context = {"form": form, "page": page, "filtered": filtered, "filters": filters}
     partial = "people/_person_results.html"
-    if request.htmx.trigger_name == "org_unit":  # type: ignore[attr-defined]
+    htmx = getattr(request, "htmx", None)
+    if htmx and htmx.trigger_name == "org_unit":
         # A unit was chosen: the position filter now offers that unit's positions.
         partial = "people/_person_unit_results.html"
     return _render_maybe_partial(request, "people/person_list.html", partial, context)

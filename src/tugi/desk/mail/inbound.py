@@ -35,7 +35,7 @@ from tugi.desk import actions
 from tugi.desk import attachments as attachment_files
 from tugi.desk.attachments import IncomingFile
 from tugi.desk.mail import conf
-from tugi.desk.mail.parse import NO_SUBJECT, MailPart, ParsedMail, parse, synthesised_message_id
+from tugi.desk.mail.parse import MailPart, ParsedMail, parse, synthesised_message_id
 from tugi.desk.mail.threading import SUBJECT_REFERENCE, Thread, find_thread
 from tugi.desk.models import Case, InboundMail
 
@@ -112,13 +112,19 @@ def _check_attachments(parts: list[MailPart]) -> tuple[list[IncomingFile], list[
     return kept, problems
 
 
-def _body_with_notes(mail: ParsedMail, problems: list[str]) -> str:
+def _body_with_notes(mail: ParsedMail, problems: list[str], *, stand_in: bool) -> str:
+    """The message text, with the refused attachments named at its end.
+
+    A new case gets its stand-in text from `create_case`; an answer with neither text nor files
+    (a reply typed into the subject line) takes the subject, so that it is not refused as empty.
+    """
     body = mail.body.strip()
-    if not body:
-        body = mail.subject if mail.subject != NO_SUBJECT else "(no text)"
+    if not body and stand_in:
+        body = mail.subject or _("(no text)")
     if problems:
+        heading = _("Attachments that were not kept:")
         lines = "\n".join(f"- {p}" for p in problems)
-        body = f"{body}\n\n[{_('Attachments that were not kept:')}]\n{lines}"
+        body = f"{body}\n\n[{heading}]\n{lines}"
     return body
 
 
@@ -134,9 +140,13 @@ def _new_case_subject(subject: str) -> str:
 def _deliver(mail: ParsedMail, thread: Thread | None) -> _Delivery:
     """Call the desk action the mail asks for, in the caller's transaction."""
     files, problems = _check_attachments(mail.attachments)
+    # An answer in an existing thread (a closed case's mail opens a new case instead).
+    answer = thread is not None and (
+        thread.escalation is not None or thread.case.status != Case.Status.CLOSED
+    )
     # Texts the intake adds are in Tugi's language: they are read by the desk.
     with translation.override(settings.LANGUAGE_CODE):
-        body = _body_with_notes(mail, problems)
+        body = _body_with_notes(mail, problems, stand_in=answer and not files)
     notes = [f"attachment not kept: {p}" for p in problems]
     in_reply_to = mail.in_reply_to[0] if mail.in_reply_to else ""
     if thread is not None and thread.escalation is not None:

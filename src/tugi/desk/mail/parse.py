@@ -33,7 +33,6 @@ MAX_BODY_CHARS = 200_000
 # Field sizes of the models the values end up in (PostgreSQL enforces them).
 MESSAGE_ID_MAX = 300
 SUBJECT_MAX = 300
-NO_SUBJECT = "(no subject)"
 
 _FALLBACK_CHARSETS = ("utf-8", "latin-1")
 _MSGID_RE = re.compile(r"<([^<>\s]+)>")
@@ -426,7 +425,7 @@ def parse(raw: bytes, *, max_file_bytes: int) -> ParsedMail:
         message_id = synthesised_message_id(raw)
 
     sender_email, sender_name = _sender(raw_headers.get("from", []))
-    subject = first("subject")[:SUBJECT_MAX] or NO_SUBJECT
+    subject = first("subject")[:SUBJECT_MAX]
 
     html_source = "\n".join(collected.html)
     body = "\n\n".join(t.strip("\r\n") for t in collected.plain if t.strip())
