@@ -52,13 +52,21 @@ class Operation:
     repeat: int = DEFAULT_REPEAT
     # What the goal is about, shown in the docs and the JSON results.
     description: str = ""
+    # What the goal is checked against: the median call ("median"), or the mean ("mean") for
+    # throughput goals (N cases a second, N mails in a minute), where the total time is what counts.
+    judge: str = "median"
 
 
 OPERATIONS: dict[str, Operation] = {}
 
 
 def operation(
-    name: str, *, goal_ms: float, repeat: int = DEFAULT_REPEAT, description: str = ""
+    name: str,
+    *,
+    goal_ms: float,
+    repeat: int = DEFAULT_REPEAT,
+    description: str = "",
+    judge: str = "median",
 ) -> Callable[[Setup], Setup]:
     """Register a setup function as the named operation (names are unique)."""
 
@@ -72,6 +80,7 @@ def operation(
             setup=setup,
             repeat=repeat,
             description=description or (doc_lines[0] if doc_lines else ""),
+            judge=judge,
         )
         return setup
 

@@ -334,9 +334,12 @@ def time_operation(
             "traceback": traceback.format_exc(),
         }
     median = statistics.median(samples)
+    mean = statistics.fmean(samples)
+    judged = mean if op.judge == "mean" else median
     row.update(
         n=len(samples),
         median_ms=round(median, 2),
+        mean_ms=round(mean, 2),
         p95_ms=round(percentile(samples, 0.95), 2),
         # CPU time of this process only: on SQLite nearly all the server's work, and much less
         # disturbed than wall time by other work on a shared machine; on PostgreSQL it leaves out
@@ -344,8 +347,14 @@ def time_operation(
         cpu_ms=round(statistics.median(cpu), 2),
         min_ms=round(min(samples), 2),
         max_ms=round(max(samples), 2),
-        result="pass" if median <= op.goal_ms else "FAIL",
+        result="pass" if judged <= op.goal_ms else "FAIL",
     )
+    if op.judge == "mean":
+        # A throughput goal: the total is what counts, so say it in those terms.
+        row["note"] = (
+            f"judged by the mean, {mean:.1f} ms a call: {len(samples)} calls in"
+            f" {sum(samples) / 1000:.1f} s, {1000 / mean:.0f} a second"
+        )
     if with_plans:
         plans = []
         for sql, params in dict.fromkeys((s, tuple(p or ())) for s, p in statements):

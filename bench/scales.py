@@ -42,6 +42,10 @@ class Scale:
     sod_rules: int = 0
     grants: int = 0
     roles_per_job: tuple[int, int] = (3, 15)
+    # The service desk (bench.generators.desk): cases over five years (exactly this many), and
+    # the desk agents who work them (the runner's user `bench-desk` among them).
+    cases: int = 0
+    desk_agents: int = 0
 
 
 SCALES: dict[str, Scale] = {
@@ -62,6 +66,8 @@ SCALES: dict[str, Scale] = {
         roles=60,
         sod_rules=6,
         grants=1_500,
+        cases=1_500,
+        desk_agents=6,
     ),
     # For CI: seconds to generate, enough rows that a missing index still shows in a plan.
     "smoke": Scale(
@@ -77,6 +83,8 @@ SCALES: dict[str, Scale] = {
         roles=150,
         sod_rules=12,
         grants=20_000,
+        cases=20_000,
+        desk_agents=15,
     ),
     # The size the goals are set for: a large agency, a few hundred units.
     "full": Scale(
@@ -92,6 +100,8 @@ SCALES: dict[str, Scale] = {
         roles=300,
         sod_rules=20,
         grants=1_000_000,
+        cases=1_000_000,
+        desk_agents=60,
     ),
 }
 

@@ -10,6 +10,8 @@ appending one only runs the new module on the next run.
 
 from types import ModuleType
 
-from bench.generators import people
+from bench.generators import desk, people
 
-GENERATORS: list[ModuleType] = [people]
+# `desk` reads the target systems when they exist: the access generator, when it is added, goes
+# before it.
+GENERATORS: list[ModuleType] = [people, desk]

@@ -971,6 +971,8 @@ class _Builder:
                 role_id = pool.draw(rng)
             if role_id in chosen or self._conflicts(role_id, chosen):
                 continue
+            if self.role_by_id[role_id].requires_end:
+                continue  # temporary by nature: granted on request, not by job description
             chosen.append(role_id)
         return chosen
 
@@ -984,6 +986,8 @@ class _Builder:
             if not pool.internal:
                 break
             role_id = pool.draw(rng)
+            if self.role_by_id[role_id].requires_end:
+                continue
             if role_id not in roles and not self._conflicts(role_id, roles):
                 roles.append(role_id)
         return roles

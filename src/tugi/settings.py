@@ -179,6 +179,25 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Mail out (SMTP) and in (IMAP). Without TUGI_IMAP_HOST the mailbox is not polled.
+EMAIL_HOST = os.environ.get("TUGI_SMTP_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("TUGI_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("TUGI_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("TUGI_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("TUGI_SMTP_STARTTLS")
+EMAIL_USE_SSL = _env_bool("TUGI_SMTP_SSL")
+EMAIL_TIMEOUT = 30
+if os.environ.get("TUGI_SMTP_HOST") is None:
+    # No mail server configured (the embedded demo): mail goes to the log, not to the world.
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+TUGI_MAIL_FROM = os.environ.get("TUGI_MAIL_FROM", "Tugi <tugi@localhost>")
+TUGI_IMAP_HOST = os.environ.get("TUGI_IMAP_HOST", "")
+TUGI_IMAP_PORT = int(os.environ.get("TUGI_IMAP_PORT", "993"))
+TUGI_IMAP_USER = os.environ.get("TUGI_IMAP_USER", "")
+TUGI_IMAP_PASSWORD = os.environ.get("TUGI_IMAP_PASSWORD", "")
+TUGI_IMAP_FOLDER = os.environ.get("TUGI_IMAP_FOLDER", "INBOX")
+TUGI_IMAP_SSL = _env_bool("TUGI_IMAP_SSL", True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
@@ -41,7 +41,7 @@ def make_mail(
     in_reply_to: str | None = None,
     references: list[str] | None = None,
     headers: dict[str, str] | None = None,
-    attachments: list[tuple[str, str, bytes]] = (),  # type: ignore[assignment]
+    attachments: Sequence[tuple[str, str, bytes]] = (),
     to: str = DESK_ADDRESS,
 ) -> bytes:
     """A well-formed mail as a mail client would send it."""

@@ -240,6 +240,7 @@ def test_automatic_and_senderless_mail_is_ignored_with_its_reason(desk_queue, fi
         {"Precedence": "list"},
         {"X-Autorespond": "vacation"},
         {"Return-Path": "<>"},
+        {"X-Loop": "tugi@tugi.example"},
     ],
 )
 def test_each_loop_header_is_a_guard(desk_queue, headers):

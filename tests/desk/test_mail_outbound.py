@@ -72,6 +72,7 @@ def test_a_reply_has_a_stable_id_and_threads_under_the_requesters_mail(
     assert headers["References"] == ROOT
     assert "Auto-Submitted" not in headers  # a person wrote it
     assert headers["Content-Language"] == case.language
+    assert headers["X-Loop"] == "tugi@tugi.example"
 
 
 def test_later_mail_answers_the_latest_and_references_the_chain(

@@ -30,7 +30,16 @@ SLA_POLICY_FIELDS = [
     "resolution_minutes",
     "warn_before_minutes",
 ]
-ROUTING_RULE_FIELDS = ["order", "name", "system", "category", "keyword", "queue", "assignee", "active"]
+ROUTING_RULE_FIELDS = [
+    "order",
+    "name",
+    "system",
+    "category",
+    "keyword",
+    "queue",
+    "assignee",
+    "active",
+]
 REPLY_TEMPLATE_FIELDS = ["name", "language", "body"]
 
 
@@ -262,9 +271,7 @@ def _check_template(template: ReplyTemplate) -> dict[str, str]:
     template.body = (template.body or "").strip()
     if template.body:
         try:
-            actions.render_placeholders(
-                template.body, {name: "" for name in actions.PLACEHOLDERS}
-            )
+            actions.render_placeholders(template.body, {name: "" for name in actions.PLACEHOLDERS})
         except ValidationError as exc:
             errors["body"] = " ".join(exc.message_dict.get("body", exc.messages))
     return errors

@@ -298,7 +298,7 @@ def check_file(upload: IncomingFile | FileLike) -> CheckedFile:
     limit = max_bytes()
     raw_name, content, too_big = _read(upload, limit)
     filename = sanitise_filename(raw_name)
-    names = {"name": filename, "limit": _megabytes(limit)}
+    names = {"name": filename, "limit": megabytes(limit)}
     if too_big:
         raise ValidationError(
             _("“%(name)s” is too large: files may be at most %(limit)s.") % names, code="too_big"
@@ -385,7 +385,7 @@ def store_all(message: Message, files: Iterable[CheckedFile]) -> list[Attachment
     return [store(message, f) for f in files]
 
 
-def _megabytes(n: int) -> str:
+def megabytes(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):g} MB"
     return f"{n / 1024:g} KB" if n >= 1024 else f"{n} B"

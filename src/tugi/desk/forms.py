@@ -8,10 +8,10 @@ put back on the form with `add_action_errors`, field by field.
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.conf import settings
 from django.urls import reverse
 from django.utils.functional import lazy
 from django.utils.translation import gettext
@@ -100,6 +100,15 @@ def _attachment_help() -> str:
 
 
 attachment_help = lazy(_attachment_help, str)
+
+
+def _attachment_short_help() -> str:
+    return gettext("Up to %(limit)s each; documents, images, text and ZIP files.") % {
+        "limit": _size(attachments.max_bytes())
+    }
+
+
+attachment_short_help = lazy(_attachment_short_help, str)
 
 
 # --- the portal ---------------------------------------------------------------------------------
@@ -251,9 +260,15 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args: Any, tabs: tuple[str, ...] = Tab.DESK, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tabs = tabs
-        self.fields["queue"].choices = LoadOnceChoices(_queue_choices)
-        self.fields["system"].choices = LoadOnceChoices(_system_choices)
-        self.fields["tag"].choices = LoadOnceChoices(_tag_choices)
+        # Read only when the form is drawn: an htmx request for the results never loads them.
+        for name, load in (
+            ("queue", _queue_choices),
+            ("system", _system_choices),
+            ("tag", _tag_choices),
+        ):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = LoadOnceChoices(load)
 
     def filters(self) -> queries.QueueFilters:
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
@@ -291,12 +306,12 @@ class ReplyForm(forms.Form):
         empty_label=_("No template"),
     )
     body = forms.CharField(
-        label=_("Reply to the requester"),
+        label=_("Text"),
         widget=forms.Textarea(attrs={"rows": 7}),
         required=False,
         help_text=_("The requester receives this by e-mail and sees it on the portal."),
     )
-    attachments = MultipleFileField()
+    attachments = MultipleFileField(help_text=attachment_short_help())
     set_status = forms.ChoiceField(
         label=_("After sending"),
         choices=AFTER_REPLY_CHOICES,
@@ -310,12 +325,12 @@ class NoteForm(forms.Form):
     """An internal note: never shown or mailed to the requester or a third party."""
 
     body = forms.CharField(
-        label=_("Internal note"),
+        label=_("Note"),
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
         help_text=_("Only the desk and the specialists the case is escalated to see notes."),
     )
-    attachments = MultipleFileField()
+    attachments = MultipleFileField(help_text=attachment_short_help())
 
 
 class UserChoiceField(forms.ModelChoiceField):
@@ -337,10 +352,12 @@ class AssignForm(forms.Form):
     def __init__(self, *args: Any, assignable: list[User] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if assignable is not None:
-            field = self.fields["assignee"]
-            field.queryset = User.objects.filter(pk__in=[u.pk for u in assignable]).order_by(
-                "first_name", "last_name", "username"
-            )
+            # Offered: who may work the queue. Accepted: any active user, so that the action can
+            # say why someone cannot take the case rather than "not one of the choices".
+            self.fields["assignee"].widget.choices = [
+                ("", _("Nobody")),
+                *((u.pk, queries.user_label(u)) for u in assignable),
+            ]
 
 
 class StatusForm(forms.Form):

@@ -216,6 +216,7 @@ class Case(models.Model):
             models.Index(fields=["assignee", "status", "sla_due", "id"], name="case_assignee_due"),
             models.Index(fields=["status", "sla_due", "id"], name="case_status_due"),
             models.Index(fields=["requester", "id"], name="case_requester"),
+            models.Index(fields=["thread_root"], name="case_thread_root"),
         ]
 
     def __str__(self) -> str:
@@ -276,6 +277,7 @@ class Escalation(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="escalation_due"),
             models.Index(fields=["external_reference"], name="escalation_ext_ref"),
+            models.Index(fields=["thread_root"], name="escalation_thread_root"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -485,6 +487,8 @@ class InboundMail(models.Model):
         verbose_name = _("inbound mail")
         verbose_name_plural = _("inbound mail")
         ordering = ["-id"]
+        # The intake's rate limit counts a sender's recent mail.
+        indexes = [models.Index(fields=["sender", "received_at"], name="inbound_sender_time")]
 
     def __str__(self) -> str:
         return f"{self.message_id} ({self.outcome})"

@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, Permission, User
 from django.core import signing
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -49,7 +49,7 @@ def priority_label(priority: int) -> str:
 
 
 def breaching_hours() -> int:
-    """"Breaching soon" means due within this many working hours (or already overdue)."""
+    """ "Breaching soon" means due within this many working hours (or already overdue)."""
     return int(getattr(settings, "TUGI_DESK_BREACHING_HOURS", 4))
 
 
@@ -206,9 +206,7 @@ def _after(key: Key, forward: bool) -> Q:
     )
 
 
-def _read_keys(
-    plan: QueuePlan, after: Key | None, forward: bool, limit: int
-) -> list[Key]:
+def _read_keys(plan: QueuePlan, after: Key | None, forward: bool, limit: int) -> list[Key]:
     """Up to `limit` keys of the view beyond `after`, in the direction of travel."""
     base = Case.objects.filter(plan.residual) if plan.residual else Case.objects.all()
     due_order = ("sla_due", "id") if forward else ("-sla_due", "-id")
@@ -222,9 +220,10 @@ def _read_keys(
                 qs = qs.filter(sla_due__lte=plan.due_until)
             if after is not None and after[0] == 0:
                 qs = qs.filter(_after(after, forward))
-            found.extend((0, due, pk) for pk, due in qs.order_by(*due_order).values_list(
-                "id", "sla_due"
-            )[:limit])
+            found.extend(
+                (0, due, pk)
+                for pk, due in qs.order_by(*due_order).values_list("id", "sla_due")[:limit]
+            )
         return found
 
     def without_due(need: int) -> list[Key]:
@@ -233,9 +232,9 @@ def _read_keys(
             qs = base.filter(**part, sla_due__isnull=True)
             if after is not None and after[0] == 1:
                 qs = qs.filter(**{"id__gt" if forward else "id__lt": after[2]})
-            found.extend((1, None, pk) for pk in qs.order_by(id_order).values_list(
-                "id", flat=True
-            )[:need])
+            found.extend(
+                (1, None, pk) for pk in qs.order_by(id_order).values_list("id", flat=True)[:need]
+            )
         return found
 
     pick = heapq.nsmallest if forward else heapq.nlargest
@@ -259,7 +258,7 @@ def _read_keys(
     return keys
 
 
-CASE_ROW_RELATED = ("requester", "system", "assignee", "queue", "sla_policy")
+CASE_ROW_RELATED = ("requester", "system", "assignee__person", "queue", "sla_policy")
 
 
 def _load(ids: Sequence[int]) -> list[Case]:
@@ -375,7 +374,7 @@ def case_for_page(pk: int) -> Case | None:
             "requester__org_unit",
             "system",
             "queue",
-            "assignee",
+            "assignee__person",
             "sla_policy",
             "parent",
             "duplicate_of",
@@ -396,13 +395,26 @@ def escalated_to(user: Any, case: Case) -> bool:
 
 
 def messages_of(case: Case, *, public_only: bool) -> list[Message]:
-    """The case's messages in order, with authors and attachments (two queries)."""
-    qs = case.messages.select_related("author", "escalation", "author__person").prefetch_related(
-        "attachments"
-    )
+    """The case's messages in order, with authors and attachments (two queries).
+
+    Each message gets `author_label`: who wrote it, as people know them.
+    """
+    qs = case.messages.select_related(
+        "author__person", "escalation__queue"
+    ).prefetch_related("attachments")
     if public_only:
         qs = qs.filter(kind__in=[Message.Kind.FROM_REQUESTER, Message.Kind.REPLY])
-    return list(qs.order_by("id"))
+    messages = list(qs.order_by("id"))
+    requester = case.requester.full_name if case.requester else case.requester_name
+    for message in messages:
+        if message.author is not None:
+            label = user_label(message.author)
+        elif message.kind == Message.Kind.FROM_REQUESTER and requester:
+            label = requester
+        else:
+            label = message.author_email or "Tugi"
+        message.author_label = label  # type: ignore[attr-defined]
+    return messages
 
 
 @dataclass
@@ -436,12 +448,10 @@ def _name_of_user(users: dict[int, User], pk: Any) -> str:
     user = users.get(pk) if isinstance(pk, int) else None
     if user is None:
         return _("nobody")
-    return user.get_full_name() or user.get_username()
+    return user_label(user)
 
 
-def _event_text(
-    event: AuditEvent, users: dict[int, User], queues: dict[int, Queue]
-) -> str | None:
+def _event_text(event: AuditEvent, users: dict[int, User], queues: dict[int, Queue]) -> str | None:
     after: dict[str, Any] = event.after or {}
     action = event.action
     statuses = dict(Case.Status.choices)
@@ -514,7 +524,7 @@ def system_events(case: Case, escalation_ids: Sequence[int]) -> list[HistoryEven
             )
         )
         .exclude(action__in=_SHOWN_AS_MESSAGE)
-        .select_related("actor")
+        .select_related("actor__person")
         .order_by("id")[:500]
     )
     user_ids = {
@@ -527,18 +537,14 @@ def system_events(case: Case, escalation_ids: Sequence[int]) -> list[HistoryEven
         for e in events
         if isinstance(e.after, dict) and isinstance(e.after.get("queue_id"), int)
     }
-    users = User.objects.in_bulk(list(user_ids)) if user_ids else {}
+    users = User.objects.select_related("person").in_bulk(list(user_ids)) if user_ids else {}
     queues = Queue.objects.in_bulk(list(queue_ids)) if queue_ids else {}
     out = []
     for event in events:
         text = _event_text(event, users, queues)
         if text is None:
             continue
-        actor = (
-            event.actor.get_full_name() or event.actor.get_username()
-            if event.actor is not None
-            else event.actor_label or "Tugi"
-        )
+        actor = user_label(event.actor) if event.actor is not None else _("Tugi (automatic)")
         out.append(HistoryEvent(event.at, actor, text, event.pk))
     return out
 
@@ -560,7 +566,9 @@ def open_descendants(case: Case, limit: int = 200) -> list[Case]:
     level = [case.pk]
     while level and len(found) < limit:
         children = list(
-            Case.objects.filter(parent_id__in=level).only("id", "subject", "status", "parent_id")
+            Case.objects.filter(parent_id__in=level)
+            .only("id", "subject", "status", "parent_id")
+            .order_by("id")
         )
         level = [c.pk for c in children if c.pk not in seen]
         seen.update(level)
@@ -581,7 +589,9 @@ def worker_ids() -> set[int]:
     perm = Permission.objects.filter(content_type__app_label="desk", codename="work_case")
     return set(
         User.objects.filter(is_active=True)
-        .filter(Q(groups__permissions__in=perm) | Q(user_permissions__in=perm) | Q(is_superuser=True))
+        .filter(
+            Q(groups__permissions__in=perm) | Q(user_permissions__in=perm) | Q(is_superuser=True)
+        )
         .values_list("id", flat=True)
     )
 
@@ -591,7 +601,11 @@ def assignable_users() -> list[User]:
     ids = worker_ids() | set(
         Queue.members.through.objects.filter(user__is_active=True).values_list("user_id", flat=True)
     )
-    return list(User.objects.filter(pk__in=ids).order_by("first_name", "last_name", "username"))
+    return list(
+        User.objects.filter(pk__in=ids)
+        .select_related("person")
+        .order_by("first_name", "last_name", "username")
+    )
 
 
 def active_queues(kind: str | None = None) -> list[Queue]:
@@ -605,7 +619,17 @@ def reply_templates() -> list[ReplyTemplate]:
     return list(ReplyTemplate.objects.order_by("name"))
 
 
-def user_label(user: User | None) -> str:
+def user_label(user: Any) -> str:
+    """A user as people know them: their person's name, else the account's name, else login.
+
+    Load users with `select_related("person")` where many are labelled, or each costs a query.
+    """
     if user is None:
         return ""
+    try:
+        person = user.person
+    except Person.DoesNotExist:
+        person = None
+    if person is not None:
+        return person.full_name
     return user.get_full_name() or user.get_username()

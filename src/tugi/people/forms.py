@@ -16,7 +16,6 @@ from django.db.models import Case, When
 from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils.choices import BaseChoiceIterator
-from django.utils.functional import lazy
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -192,8 +191,9 @@ class PersonFilterForm(forms.Form):
     The selects are built from plain value rows, not model instances, and only when drawn: the
     list is the most used page. The position filter offers only the positions of the chosen
     unit and the units below it, so it stays short in an agency with thousands of positions; with
-    no unit chosen it offers none (only the chosen position, if the address names one). With htmx,
-    choosing a unit redraws the position filter along with the results (see the view).
+    no unit chosen it offers none, its one option saying "Choose a unit first" (the position in
+    force is still shown if the address names one). With htmx, choosing a unit redraws the
+    position filter along with the results (see the view).
     """
 
     q = forms.CharField(
@@ -216,12 +216,9 @@ class PersonFilterForm(forms.Form):
         # What filters() found; the position options depend on the unit.
         self.unit: OrgUnit | None = None
         self.position_id: int | None = None
-        self._positions: tuple[list[tuple[Any, Any]], str] | None = None
         # Per form instance: the widget reads the choices twice while drawing the select.
         self.fields["org_unit"].choices = LoadOnceChoices(_unit_choices)  # type: ignore[attr-defined]
-        self.fields["position"].choices = LoadOnceChoices(lambda: self._position_options()[0])  # type: ignore[attr-defined]
-        # Lazy, like the choices: the hint says why the list is short, which is known once loaded.
-        self.fields["position"].help_text = lazy(lambda: str(self._position_options()[1]), str)()
+        self.fields["position"].choices = LoadOnceChoices(self._position_choices)  # type: ignore[attr-defined]
         # Each select reloads the results when changed (the form around them says where to put
         # them); the unit select's request also brings its positions, which is why every select
         # asks for itself instead of the form listening for changes.
@@ -251,9 +248,6 @@ class PersonFilterForm(forms.Form):
             if not positions.exists():
                 position_id = None
         self.unit, self.position_id = unit, position_id
-        # Drawing a field reads its hint, and validation has made the fields ready to draw: the
-        # options read so far (none, with no unit yet) are for no unit. Read them again if drawn.
-        self._positions = None
         return queries.PersonFilters(
             q=data.get("q") or "",
             org_unit=unit,
@@ -261,30 +255,24 @@ class PersonFilterForm(forms.Form):
             position_id=position_id,
         )
 
-    def _position_options(self) -> tuple[list[tuple[Any, Any]], str]:
-        """The position filter's choices and its hint, read once (at most one query)."""
-        if self._positions is None:
-            self._positions = self._load_position_options()
-        return self._positions
-
-    def _load_position_options(self) -> tuple[list[tuple[Any, Any]], str]:
+    def _position_choices(self) -> list[tuple[Any, Any]]:
+        """The position filter's options; where there are none to offer, the first says why."""
         positions = Position.objects.order_by("title", "org_unit__name", "id").values_list(
             "id", "title", "org_unit__name"
         )
         rows: list[tuple[int, str, str]] = []
         if self.unit is None:
-            hint = _("Choose a unit first to see its positions.")
+            why = _("Choose a unit first")
         else:
             rows = list(positions.filter(queries.in_subtree(self.unit))[: POSITION_CHOICES_MAX + 1])
-            hint = _("The positions of the chosen unit and the units below it.")
+            why = _("Any position")
             if len(rows) > POSITION_CHOICES_MAX:
-                rows = []
-                hint = _("Too many positions to list: choose a smaller unit.")
+                rows, why = [], _("Too many to list: choose a smaller unit")
         if not rows and self.position_id is not None:
             # A position in force is always shown, or the select would hide a filter in force.
             rows = list(positions.filter(pk=self.position_id))
-        choices = [("", _("Any position")), *((pk, f"{t} ({unit})") for pk, t, unit in rows)]
-        return choices, hint
+        first = _("Any position") if rows else why
+        return [("", first), *((pk, f"{t} ({unit})") for pk, t, unit in rows)]
 
 
 # --- persons --------------------------------------------------------------------------------------

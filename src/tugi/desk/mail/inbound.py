@@ -5,8 +5,9 @@
 1. parse (never raises for bad mail; see `parse`);
 2. dedupe: a Message-ID already in `InboundMail` returns that row, nothing else happens;
 3. guards: no usable sender, our own address, auto-replies (Auto-Submitted other than "no",
-   Precedence bulk/junk/list, X-Autoreply, X-Autorespond, Return-Path <>, delivery reports) and a
-   per-sender rate limit make the mail IGNORED, with its reason and raw bytes kept;
+   Precedence bulk/junk/list, X-Autoreply, X-Autorespond, Return-Path <>, delivery reports, an
+   X-Loop naming us) and a per-sender rate limit make the mail IGNORED, with its reason and raw
+   bytes kept;
 4. attachments are checked one by one (`attachments.check_file`): a refused one is left out and
    named, with the reason, at the end of the message text (the desk and the requester see it);
 5. threading (`threading.find_thread`), then the desk action: `create_case`,
@@ -14,7 +15,8 @@
    whose parent is the closed one;
 6. the InboundMail row is written in the same transaction as the case change, so the row exists
    exactly when the change does. Anything that goes wrong is caught: the mail is recorded FAILED
-   with its raw bytes and the reason, never lost.
+   with its raw bytes and the reason, never lost; `retry` processes it again once the cause is
+   fixed.
 """
 
 from __future__ import annotations
@@ -53,6 +55,23 @@ class _Delivery:
     notes: list[str] = field(default_factory=list)
 
 
+# The rate limit looks at this many of the newest intake rows: a primary-key range, cheap however
+# long the log grows (minutes never hold more mail than this in practice).
+RATE_LIMIT_LOOKBACK_ROWS = 5000
+
+
+def _recent_from(sender: str) -> int:
+    """How many mails from the sender the intake logged within the rate-limit window."""
+    _limit, minutes = conf.rate_limit()
+    since = timezone.now() - timedelta(minutes=minutes)
+    newest = InboundMail.objects.order_by("-pk").values_list("pk", flat=True).first()
+    if newest is None:
+        return 0
+    return InboundMail.objects.filter(
+        pk__gt=newest - RATE_LIMIT_LOOKBACK_ROWS, sender=sender, received_at__gte=since
+    ).count()
+
+
 def _ignore_reason(mail: ParsedMail) -> str:
     """Why the mail must not become a case (auto-reply, loop, no sender, flood); '' if none."""
     sender = mail.sender_email
@@ -82,9 +101,7 @@ def _ignore_reason(mail: ParsedMail) -> str:
     if loop and any(own in loop for own in conf.own_addresses()):
         return f"mail that passed through Tugi before (X-Loop: {loop[:80]})"
     limit, minutes = conf.rate_limit()
-    since = timezone.now() - timedelta(minutes=minutes)
-    recent = InboundMail.objects.filter(sender=sender, received_at__gte=since).count()
-    if recent >= limit:
+    if _recent_from(sender) >= limit:
         return f"rate limit: more than {limit} mails from {sender} within {minutes} minutes"
     return ""
 
@@ -100,7 +117,7 @@ def _check_attachments(parts: list[MailPart]) -> tuple[list[IncomingFile], list[
             name = attachment_files.sanitise_filename(part.filename)
             problems.append(
                 _("“%(name)s” is too large: files may be at most %(limit)s.")
-                % {"name": name, "limit": attachment_files._megabytes(limit)}
+                % {"name": name, "limit": attachment_files.megabytes(limit)}
             )
             continue
         try:

@@ -158,7 +158,13 @@ def _compose(
     thread: dict[str, str],
     automatic: bool,
 ) -> EmailMultiAlternatives:
-    headers = {"Message-ID": message_id, "Content-Language": case.language, **thread}
+    headers = {
+        "Message-ID": message_id,
+        "Content-Language": case.language,
+        # Kept by forwarding rules and list managers: our own mail coming back is then a loop.
+        "X-Loop": conf.mail_from_address(),
+        **thread,
+    }
     if automatic:
         # RFC 3834: an automatic answer; Outlook's own header asks it not to auto-reply to us.
         headers["Auto-Submitted"] = "auto-replied"

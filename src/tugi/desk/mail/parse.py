@@ -295,8 +295,13 @@ def _collect(part: EmailMessage, into: _Collected, max_file_bytes: int, depth: i
                 data = inner[0].as_bytes()
             except Exception:
                 data = str(inner[0]).encode("utf-8", errors="replace")
-        name = _filename(part) or "forwarded.eml"
-        into.files.append(MailPart(name, "message/rfc822", data, len(data)))
+        if ctype == "message/rfc822":
+            name = _filename(part) or "forwarded.eml"
+            into.files.append(MailPart(name, ctype, data, len(data)))
+        else:  # a delivery or read report's machine part: kept as text
+            report = data or str(part.get_payload()).encode("utf-8", errors="replace")
+            name = f"{ctype.partition('/')[2] or 'part'}.txt"
+            into.files.append(MailPart(name, "text/plain", report, len(report)))
         return
     if part.is_multipart():
         payload = part.get_payload()

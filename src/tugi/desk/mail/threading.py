@@ -192,14 +192,20 @@ def _by_subject(subject: str, sender: str) -> Thread | None:
                 return Thread(_final(case), escalation, "subject")
     tokens = reference_tokens(subject)
     if tokens:
-        escalation = _party_escalation(
+        # Most mail names no reference of ours: a narrow query first, the full rows only on a hit.
+        candidates = list(
             Escalation.objects.filter(
                 kind=Escalation.Kind.THIRD_PARTY, external_reference__in=tokens
-            ).select_related("case", "case__requester"),
-            sender,
+            ).values_list("pk", "party_email")
         )
-        if escalation is not None:
-            return Thread(_final(escalation.case), escalation, "their-reference")
+        ids = [pk for pk, party in candidates if party.lower() == sender]
+        if ids:
+            escalation = _party_escalation(
+                Escalation.objects.filter(pk__in=ids).select_related("case", "case__requester"),
+                sender,
+            )
+            if escalation is not None:
+                return Thread(_final(escalation.case), escalation, "their-reference")
     return None
 
 

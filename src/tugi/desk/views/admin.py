@@ -40,7 +40,9 @@ def settings_home(request: HttpRequest) -> HttpResponse:
         "queues": queues,
         "policies": policies,
         "rules": list(
-            RoutingRule.objects.select_related("system", "queue", "assignee").order_by("order", "id")
+            RoutingRule.objects.select_related("system", "queue", "assignee").order_by(
+                "order", "id"
+            )
         ),
         "templates": list(ReplyTemplate.objects.order_by("name")),
     }
@@ -60,13 +62,14 @@ def _edit(
     """A create or edit page for one settings record, saved through its action."""
     form = form_class(
         request.POST or None,
-        instance=type(instance).objects.get(pk=instance.pk) if instance else None,
+        # The form validates its own copy: a refused edit must not change the page's title.
+        instance=type(instance)._default_manager.get(pk=instance.pk) if instance else None,
     )
     if request.method == "POST" and form.is_valid():
         data = form.action_data()  # type: ignore[attr-defined]
         try:
-            obj = update(request.user, instance, **data) if instance else create(
-                request.user, **data
+            obj = (
+                update(request.user, instance, **data) if instance else create(request.user, **data)
             )
         except ValidationError as exc:
             add_action_errors(form, exc)

@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -103,7 +103,8 @@ def _history(case: Case, escalations: list[Escalation]) -> list[Entry]:
         for m in queries.messages_of(case, public_only=False)
     ]
     entries += [
-        Entry(e.at, "event", event=e) for e in queries.system_events(case, [x.pk for x in escalations])
+        Entry(e.at, "event", event=e)
+        for e in queries.system_events(case, [x.pk for x in escalations])
     ]
     entries.sort(key=lambda e: e.at)
     return entries
@@ -278,6 +279,7 @@ def _case_page(
         "can_note": can_note,
         "sla": _sla_view(case, now),
         "priority": queries.priority_label(case.priority),
+        "assignee_label": queries.user_label(case.assignee),
         "requester_url": _requester_link(request, case),
         "tags": tags,
         "children": children,
@@ -611,7 +613,7 @@ def escalation_close(request: HttpRequest, pk: int, escalation_pk: int) -> HttpR
 
 @never_cache
 @login_required
-def attachment(request: HttpRequest, pk: int) -> HttpResponse:
+def attachment(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Download an attachment: never shown inline, only to those who may see its message.
 
     The requester gets the files of their own case's public messages; the desk and the

@@ -6,6 +6,7 @@ pages. Another person's case answers 404, so its number tells nothing.
 """
 
 import datetime
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -149,9 +150,7 @@ def _my_case_page(
         "history": queries.messages_of(case, public_only=True),
         "message_form": message_form or RequesterMessageForm(prefix="message"),
         "rating_form": rating_form
-        or RatingForm(
-            prefix="rating", initial={"comment": rating.comment if rating else ""}
-        ),
+        or RatingForm(prefix="rating", initial={"comment": rating.comment if rating else ""}),
         "rating": rating,
         "can_rate": can_rate,
         "can_write": case.status != Case.Status.CLOSED and case.merged_into_id is None,
@@ -241,7 +240,7 @@ def rate_token(request: HttpRequest, token: str) -> HttpResponse:
                 saved = True
     else:
         score = request.GET.get("score", "")
-        initial = {"comment": rating.comment if rating else ""}
+        initial: dict[str, Any] = {"comment": rating.comment if rating else ""}
         if score in {"1", "2", "3", "4", "5"}:
             initial["score"] = int(score)
         elif rating:

@@ -6,6 +6,7 @@ specialist (who does not work cases) sees the cases escalated to their groups in
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -36,9 +37,10 @@ class Row:
     priority: str
     due: DueMark
     due_text: str
+    assignee: str
 
 
-def _tabs_for(user) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+def _tabs_for(user: Any) -> tuple[str, ...]:
     if user.has_perm("desk.work_case"):
         return Tab.DESK
     return (Tab.ESCALATED,)
@@ -59,6 +61,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             queries.priority_label(case.priority),
             marks[case.pk],
             relative(case.sla_due, now) if case.sla_due else "",
+            queries.user_label(case.assignee),
         )
         for case in page.rows
     ]
