@@ -16,7 +16,7 @@ import pytest
 from django.db.models import Count
 
 from bench.generate import generate
-from bench.generators import people
+from bench.generators import desk, people
 from bench.scales import DEFAULT_SEED, SCALES
 from tugi.core.personal_code import validate_personal_code
 from tugi.core.text import fold
@@ -28,7 +28,8 @@ TINY = SCALES["tiny"]
 
 @pytest.fixture
 def generated(db):
-    return generate(TINY, DEFAULT_SEED)
+    # The organisation alone: the areas built on it have their own fixtures below.
+    return generate(TINY, DEFAULT_SEED, [people])
 
 
 def test_counts_match_the_scale(generated):
@@ -155,3 +156,145 @@ def test_runner_prepares_times_and_reuses_the_data(tmp_path):
     again = _run_bench(tmp_path, "--only", "person detail")
     assert "already loaded" in again.stderr
     assert "generated people" not in again.stderr
+
+
+# --- the service desk (bench.generators.desk) ---------------------------------------------------
+
+DESK_OPEN = ("new", "open", "waiting_requester", "waiting_third_party")
+RUNNING = ("new", "open", "waiting_third_party")
+
+
+@pytest.fixture
+def desk_generated(db):
+    return generate(TINY, DEFAULT_SEED, [people, desk])
+
+
+def test_desk_counts_and_status_mix(desk_generated):
+    from tugi.desk.models import Case, Message, Queue, SlaPolicy
+
+    result = desk_generated[1]
+    assert result.name == "desk"
+    assert Case.objects.count() == TINY.cases == result.rows["cases"]
+    assert Message.objects.count() == result.rows["messages"]
+    statuses = Counter(Case.objects.values_list("status", flat=True))
+    assert set(statuses) == {*DESK_OPEN, "resolved", "closed"}
+    open_share = sum(statuses[s] for s in DESK_OPEN) / TINY.cases
+    assert 0.02 <= open_share <= 0.1
+    assert statuses["closed"] > 0.8 * TINY.cases
+    assert Queue.objects.filter(kind=Queue.Kind.SPECIALISTS).exists()
+    assert SlaPolicy.objects.filter(category="").count() == 4
+    # Ids grow with time, as they do in a live desk.
+    created = list(Case.objects.order_by("id").values_list("created_at", flat=True))
+    assert created == sorted(created)
+
+
+def test_desk_sla_fields_follow_the_status(desk_generated):
+    from tugi.desk.models import Case
+
+    for case in Case.objects.all():
+        running = case.status in RUNNING
+        assert (case.sla_due is not None) == running, case
+        assert (case.sla_clock_started_at is not None) == running, case
+        assert case.sla_policy_id is not None and case.priority in (1, 2, 3, 4)
+        assert (case.first_responded_at is None) == (case.status == "new"), case
+        if running:
+            expected = case.first_response_due if case.status == "new" else case.resolution_due
+            assert case.sla_due == expected
+            assert (case.sla_breached_at is not None) == (case.sla_due < desk.AS_OF)
+        if case.status in ("resolved", "closed"):
+            assert case.resolved_at and case.first_responded_at <= case.resolved_at
+        assert (case.closed_at is not None) == (case.status == "closed")
+        # Either a known person or an address, never both.
+        assert (case.requester_id is None) != (case.requester_email == "")
+
+
+def test_desk_histories_are_consistent(desk_generated):
+    from tugi.desk.models import Case, Escalation, InboundMail, Message
+
+    messages = collections_by_case(Message.objects.order_by("id"))
+    inbound = set(InboundMail.objects.values_list("message_id", flat=True))
+    for case in Case.objects.all():
+        history = messages[case.pk]
+        low, high = (1, 2) if case.status == "new" else (2, 5)
+        if case.status == "waiting_third_party" or any(m.escalation_id for m in history):
+            high += 2  # the mail to and from the third party
+        assert low <= len(history) <= high, (case, [m.kind for m in history])
+        first = history[0]
+        assert (first.kind, first.created_at) == ("from_requester", case.created_at)
+        assert [m.created_at for m in history] == sorted(m.created_at for m in history)
+        for m in history:
+            if m.kind == "reply":
+                assert m.message_id.startswith(f"<tugi.case{case.pk}.msg{m.pk}@")
+            if m.kind == "from_requester" and case.channel == "email":
+                assert m.message_id in inbound
+        if case.channel == "email":
+            assert case.thread_root == first.message_id
+        if case.status == "waiting_third_party":
+            assert Escalation.objects.filter(case=case, kind="third_party", status="open").exists()
+
+
+def collections_by_case(messages) -> dict:
+    by_case: dict = {}
+    for m in messages:
+        by_case.setdefault(m.case_id, []).append(m)
+    return by_case
+
+
+def test_desk_agents_work_their_queues_and_the_runner_has_cases(desk_generated):
+    from django.contrib.auth.models import User
+
+    from tugi.desk.models import Case
+
+    runner = User.objects.get(username=desk.BENCH_USERNAME)
+    assert runner.has_perm("desk.work_case")
+    assert Case.objects.filter(assignee=runner, status__in=DESK_OPEN).exists()
+    for case in Case.objects.exclude(assignee=None).select_related("assignee", "queue")[:200]:
+        assert case.assignee.has_perm("desk.work_case")
+
+
+def test_desk_sample_passes_model_validation(desk_generated):
+    from tugi.desk.models import Case, Escalation, InboundMail, Message, Rating
+
+    for model in (Case, Message, Escalation, InboundMail, Rating):
+        for obj in model.objects.order_by("-pk")[:15]:
+            obj.full_clean()
+
+
+def test_the_desk_works_on_the_generated_data(desk_generated, settings, tmp_path):
+    """The actions run on top: routing, SLA, ids after the generated ones (sequences moved)."""
+    from tugi.desk import actions
+    from tugi.desk.models import Case
+
+    settings.MEDIA_ROOT = tmp_path
+    person = Person.objects.filter(status=Person.Status.ACTIVE).first()
+    case = actions.create_case(
+        None, channel="email", subject="Tere", body="Abi", requester_email=person.email
+    )
+    assert case.pk > max(Case.objects.exclude(pk=case.pk).values_list("pk", flat=True))
+    assert case.requester == person and case.sla_due is not None
+
+
+class _Rollback(Exception):
+    pass
+
+
+def test_the_same_seed_builds_the_same_desk(db):
+    from django.db import transaction
+
+    from tugi.desk.models import Case, Message
+
+    def fingerprint() -> list:
+        cases = Case.objects.order_by("id").values_list(
+            "id", "subject", "status", "requester_id", "queue_id", "assignee_id", "sla_due"
+        )
+        return [*cases, *Message.objects.order_by("id").values_list("id", "case_id", "kind")]
+
+    try:
+        with transaction.atomic():
+            generate(TINY, DEFAULT_SEED, [people, desk])
+            first = fingerprint()
+            raise _Rollback
+    except _Rollback:
+        pass
+    generate(TINY, DEFAULT_SEED, [people, desk])
+    assert fingerprint() == first

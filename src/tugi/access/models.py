@@ -513,6 +513,7 @@ class Finding(models.Model):
         verbose_name = _("finding")
         verbose_name_plural = _("findings")
         ordering = ["-id"]
+        permissions = [("evaluate_compliance", _("Can run the compliance evaluation"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["key"], condition=Q(resolved_at__isnull=True), name="finding_open_unique"

@@ -183,9 +183,12 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet[Role]):
 
     @property
     def keyset_ordering(self) -> tuple[str, ...]:
-        # Annotations, so that the paginator can read the values off each row for its cursor.
         if self.action == "holders":
+            # The order of the (role, valid_from) index: a page of holders is a range of it that
+            # stops after the page, whether the role has ten holders or a hundred thousand. By
+            # name, every holder would have to be joined and sorted before the first page.
             return ("-valid_from", "-id")
+        # system_name is an annotation, so that the paginator can read it off each row.
         return ("system_name", "name", "id")
 
     def get_queryset(self) -> QuerySet[Role]:
@@ -201,8 +204,8 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet[Role]):
         summary="Who held the role, and on what basis",
         description="Every grant of the role in force at `at` (default now): started, not "
         "ended and not suspended then, answered from the stored history for any past moment. "
-        "Ordered by the holder's name. Each names its basis: the duty and job description, the "
-        "request item and request, or the person substituted.",
+        "The latest grant first (by start, then id). Each names its basis: the duty and job "
+        "description, the request item and request, or the person substituted.",
         parameters=[HoldersQuerySerializer],
         responses={200: HolderSerializer(many=True)},
         filters=False,
@@ -212,6 +215,8 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet[Role]):
         role = self.get_object()
         at = read_query(request, HoldersQuerySerializer).get("at") or timezone.now()
         # One query on the (role, valid_from) index; the paginator adds its order and limit.
+        # holders_of joins the holder, unit and basis; the planners still start from the index,
+        # as it gives the order (measured with 1,000,000 grants on SQLite and PostgreSQL).
         grants = queries.holders_of(role, at)
         paginator = self.paginator
         assert paginator is not None  # the API always pages

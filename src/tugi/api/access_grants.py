@@ -39,6 +39,13 @@ def read_query(request: Request, serializer_class: type[serializers.Serializer[A
     return given.validated_data
 
 
+def read_body(request: Request, serializer_class: type[serializers.Serializer[Any]]) -> Any:
+    """The request body validated by a serializer: a bad field is a 400 naming it."""
+    given = serializer_class(data=request.data)
+    given.is_valid(raise_exception=True)
+    return given.validated_data
+
+
 def with_related(grants: QuerySet[Grant]) -> QuerySet[Grant]:
     """Grants with everything their representation shows, in a fixed number of queries.
 
@@ -429,13 +436,6 @@ class GrantViewSet(viewsets.ReadOnlyModelViewSet[Grant]):
         given = read_body(request, ResumeGrantSerializer)
         actions.resume_grant(request.user, grant, reason=given["reason"])
         return self._changed(grant)
-
-
-def read_body(request: Request, serializer_class: type[serializers.Serializer[Any]]) -> Any:
-    """The request body validated by a serializer: a bad field is a 400 naming it."""
-    given = serializer_class(data=request.data)
-    given.is_valid(raise_exception=True)
-    return given.validated_data
 
 
 class PersonAccessViewSet(viewsets.GenericViewSet[Person]):

@@ -65,6 +65,7 @@ ROLE_PERMISSIONS: dict[AppRole, list[str]] = {
         "access.change_account",
         "access.add_grant",
         "access.change_grant",
+        "access.evaluate_compliance",
         "desk.view_case",
         "desk.add_case",
         "desk.work_case",
@@ -109,6 +110,7 @@ ROLE_PERMISSIONS: dict[AppRole, list[str]] = {
         "access.delete_entitlement",
         "access.add_sodrule",
         "access.change_sodrule",
+        "access.evaluate_compliance",
         "desk.manage_desk",
     ],
 }

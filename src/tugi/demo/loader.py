@@ -5,7 +5,8 @@ the rest. That step is recorded as a `demo.load` event by the system actor; ever
 (units, posts, job descriptions, users, persons, unit heads) goes through the ordinary actions
 with `admin` as the actor, in one transaction and under one request id. The access part
 (catalogue, accounts, grants, absences, requests) follows in the same transaction: see
-`access_loader` for who acts there and what is written directly.
+`access_loader` for who acts there and what is written directly; then the desk part (queues, SLA
+policies, routing rules, reply templates, cases): see `desk_loader`.
 """
 
 import time
@@ -16,11 +17,13 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from tugi.access.models import TargetSystem
+from tugi.desk.models import Queue
 from tugi.core import audit, context
 from tugi.core.actions import create_user
 from tugi.core.roles import ROLE_LABELS, AppRole
 from tugi.demo import data
 from tugi.demo.access_loader import load_access
+from tugi.demo.desk_loader import load_desk
 from tugi.demo.plan import DemoPlan, build_plan
 from tugi.people.actions import (
     create_org_unit,
@@ -72,7 +75,8 @@ def load_demo(stdout: Writer | None = None, plan: DemoPlan | None = None) -> boo
                 f"{len(plan.logins)} users; {len(access.systems)} systems with "
                 f"{len(access.roles)} roles, {len(access.accounts)} accounts with "
                 f"{sum(1 for _ in access.grants())} grants, {len(access.requests)} access "
-                f"requests; in {time.perf_counter() - started:.1f} s.\n"
+                f"requests; {len(plan.desk.queues)} desk queues with {len(plan.desk.cases)} "
+                f"cases; in {time.perf_counter() - started:.1f} s.\n"
             )
         else:
             stdout.write(
@@ -148,6 +152,12 @@ def _check_free(plan: DemoPlan) -> None:
         )
     ):
         problems.append(f"target system codes taken: {', '.join(taken)}")
+    if taken := sorted(
+        Queue.objects.filter(code__in=[q.code for q in plan.desk.queues]).values_list(
+            "code", flat=True
+        )
+    ):
+        problems.append(f"desk queue codes taken: {', '.join(taken)}")
     missing_groups = {x.role for x in plan.logins} - set(
         Group.objects.values_list("name", flat=True)
     )
@@ -250,4 +260,6 @@ def _load(plan: DemoPlan) -> None:
         if u.head:
             update_org_unit(admin, units[u.code], head=persons[u.head])
 
-    load_access(plan.access, {x.username: users[x.person] for x in plan.logins})
+    by_username = {x.username: users[x.person] for x in plan.logins}
+    load_access(plan.access, by_username)
+    load_desk(plan.desk, by_username)

@@ -20,6 +20,7 @@ from tugi.core.roles import AppRole
 from tugi.demo import data
 from tugi.demo.access_plan import AccessPlan, build_access_plan
 from tugi.demo.data import POSTS, REFERENCE_DATE, UnitSpec
+from tugi.demo.desk_plan import DeskPlan, build_desk_plan
 
 # The values of OrgUnit.Kind and Person.Status, written out so the plan needs no Django models.
 KIND_BY_DEPTH = ("agency", "department", "unit")
@@ -105,6 +106,7 @@ class DemoPlan:
     logins: tuple[LoginPlan, ...]
     password: str
     access: AccessPlan
+    desk: DeskPlan
 
     @property
     def root(self) -> UnitPlan:
@@ -379,6 +381,7 @@ def build_plan(seed: int = data.DEMO_SEED) -> DemoPlan:
         logins=tuple(logins),
         password=data.DEMO_PASSWORD,
         access=build_access_plan(units, positions, job_descriptions, persons_, tuple(logins), seed),
+        desk=build_desk_plan(units, persons_, tuple(logins), seed),
     )
 
 

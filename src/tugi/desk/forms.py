@@ -126,7 +126,7 @@ class PortalCaseForm(forms.Form):
         label=_("Application"),
         queryset=TargetSystem.objects.filter(active=True).order_by("name"),
         required=False,
-        empty_label=_("Not about one application / I do not know"),
+        empty_label=_("Other, or I do not know"),
     )
     module = forms.CharField(
         label=_("Part of the application"),
@@ -344,7 +344,7 @@ class AssignForm(forms.Form):
     )
     assignee = UserChoiceField(
         label=_("Assignee"),
-        queryset=User.objects.filter(is_active=True),
+        queryset=queries.active_users(),
         required=False,
         empty_label=_("Nobody"),
     )
@@ -483,7 +483,7 @@ class UserCheckboxes(forms.ModelMultipleChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault(
             "queryset",
-            User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"),
+            queries.active_users(),
         )
         kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
         kwargs.setdefault("required", False)
@@ -550,9 +550,7 @@ class RoutingRuleForm(forms.ModelForm):
     )
     assignee = UserChoiceField(
         label=_("Assignee"),
-        queryset=User.objects.filter(is_active=True).order_by(
-            "first_name", "last_name", "username"
-        ),
+        queryset=queries.active_users(),
         required=False,
         empty_label=_("Nobody (the queue)"),
     )

@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, Permission, User
 from django.core import signing
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -604,8 +604,17 @@ def assignable_users() -> list[User]:
     return list(
         User.objects.filter(pk__in=ids)
         .select_related("person")
-        .order_by("first_name", "last_name", "username")
+        .order_by(*USER_ORDER)
     )
+
+
+# Users listed as people know them: by their person's name, then by login.
+USER_ORDER = ("person__last_name", "person__first_name", "last_name", "first_name", "username")
+
+
+def active_users() -> QuerySet[User]:
+    """Active users with their person records, in name order (for choices)."""
+    return User.objects.filter(is_active=True).select_related("person").order_by(*USER_ORDER)
 
 
 def active_queues(kind: str | None = None) -> list[Queue]:

@@ -828,7 +828,8 @@ def fulfil_item(actor: Actor, item: AccessRequestItem, *, username: str = "") ->
     user = cast(User, actor)
     with transaction.atomic():
         item = (
-            AccessRequestItem.objects.select_for_update()
+            # `of=self`: PostgreSQL cannot lock the nullable side of the outer joins.
+            AccessRequestItem.objects.select_for_update(of=("self",))
             .select_related("request__person", "system", "role", "grant")
             .get(pk=item.pk)
         )

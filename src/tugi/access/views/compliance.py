@@ -16,11 +16,11 @@ from tugi.access.views._common import permission, render_maybe_partial
 # Who may start a full evaluation from the page: the desk (who fixes findings) and the
 # administrator (who changes the catalogue the rules read). Evaluating only derives findings;
 # it is limited so that an expensive run is not a button for every reader.
-EVALUATE_PERMISSIONS = ("access.change_grant", "access.change_role")
+EVALUATE_PERMISSION = "access.evaluate_compliance"
 
 
 def may_evaluate(user: object) -> bool:
-    return any(user.has_perm(p) for p in EVALUATE_PERMISSIONS)  # type: ignore[attr-defined]
+    return bool(user.has_perm(EVALUATE_PERMISSION))  # type: ignore[attr-defined]
 
 
 @permission("access.view_finding")
