@@ -389,3 +389,62 @@ def test_download_is_refused_to_others_and_notes_stay_with_the_desk(en, w: World
     assert en.get(reverse("desk:attachment", args=[public.pk])).status_code == 404
     login(en, w.desk)
     assert en.get(reverse("desk:attachment", args=[internal.pk])).status_code == 200
+
+
+def test_the_desk_logs_a_phone_case_for_someone(
+    en, w: World, mail, django_capture_on_commit_callbacks
+):
+    url = reverse("desk:case_create")
+    login(en, w.requester)
+    assert en.get(url).status_code == 403
+    login(en, w.desk)
+    assert "Who is asking?" in en.get(url).content.decode()
+    data = {
+        "requester": w.other_person.email.upper(),
+        "channel": "phone",
+        "queue": str(w.second_queue.pk),
+        "tags": "telefon, parool",
+        "category": "access",
+        "subject": "Parool aegus",
+        "body": "Helistas: ei pääse SKAIS2-sse.",
+        "impact": "3",
+        "urgency": "2",
+    }
+    unknown = en.post(url, {**data, "requester": "keegi@muu.ee"})
+    assert "No person has this e-mail address." in unknown.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = en.post(url, data)
+    case = Case.objects.get()
+    assert response.status_code == 302 and response.url == _url("case", case)
+    assert (case.requester, case.channel, case.queue) == (w.other_person, "phone", w.second_queue)
+    assert sorted(case.tags.values_list("name", flat=True)) == ["parool", "telefon"]
+    assert mail.acks == [case.pk]
+
+
+def test_the_case_page_query_count_does_not_grow_with_its_history(en, w: World):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = w.open()
+    actions.reply(w.desk, case, "Esimene vastus.")
+    login(en, w.desk)
+    en.get(_url("case", case))
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert en.get(_url("case", case)).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    for i in range(8):
+        actions.add_note(
+            w.desk, case, f"Märge {i}", attachments=[IncomingFile(f"m{i}.pdf", PDF, "application/pdf")]
+        )
+        actions.add_requester_message(case, body=f"Veel {i}", author=w.requester)
+        actions.escalate(
+            w.desk, case, kind=Escalation.Kind.SPECIALISTS, queue=w.specialists, summary=f"Küsimus {i}"
+        )
+        actions.set_tags(w.desk, case, [f"silt{i}"])
+        actions.assign(w.desk, case, assignee=w.desk if i % 2 else None)
+    many = count()
+    assert many <= few + 2  # a few lookups appear once there are escalations and events

@@ -47,7 +47,7 @@ Status = Case.Status
 
 
 def _ids(response) -> list[int]:
-    return [row.case.pk for row in response.context["rows"]]
+    return [row.pk for row in response.context["rows"]]
 
 
 def _key(case: Case) -> tuple:

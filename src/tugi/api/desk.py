@@ -16,7 +16,7 @@ sla_due` in index order, so a page is read per status, as one short ordered rang
 """
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -652,10 +652,16 @@ def _files(request: Request) -> list[Any]:
 # --- filters ----------------------------------------------------------------------------------
 
 
+def _rows_of(model: type[Any]) -> Callable[[Any], QuerySet[Any]]:
+    # A callable rather than a queryset: every request deep-copies the filters, and copying four
+    # querysets cost more than the case query itself.
+    return lambda request: model._default_manager.all()
+
+
 class CaseFilter(django_filters.FilterSet):
     """Filters for the case list; they combine with AND."""
 
-    queue = django_filters.ModelChoiceFilter(queryset=Queue.objects.all())
+    queue = django_filters.ModelChoiceFilter(queryset=_rows_of(Queue))
     status = django_filters.MultipleChoiceFilter(
         choices=Status.choices, distinct=False, help_text="Repeat to allow several statuses."
     )
@@ -664,21 +670,21 @@ class CaseFilter(django_filters.FilterSet):
         help_text="`true`: new, open or waiting; `false`: resolved or closed.",
     )
     assignee = django_filters.ModelChoiceFilter(
-        queryset=User.objects.all(),
+        queryset=_rows_of(User),
         null_label="unassigned",
         help_text="A user id, or `null` for the unassigned cases.",
     )
     mine = django_filters.BooleanFilter(
         method="filter_mine", help_text="`true`: the cases assigned to the caller."
     )
-    requester = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
+    requester = django_filters.ModelChoiceFilter(queryset=_rows_of(Person))
     priority = django_filters.TypedMultipleChoiceFilter(
         choices=PRIORITIES,
         coerce=int,
         distinct=False,
         help_text="1 critical … 4 low; repeat for several.",
     )
-    system = django_filters.ModelChoiceFilter(queryset=TargetSystem.objects.all())
+    system = django_filters.ModelChoiceFilter(queryset=_rows_of(TargetSystem))
     category = django_filters.MultipleChoiceFilter(
         choices=Case.Category.choices, distinct=False, help_text="Repeat for several."
     )
@@ -820,8 +826,9 @@ class CasePagination(KeysetPagination):
             self.has_next, self.has_previous = True, more
         else:
             self.has_next, self.has_previous = more, cursor is not None
-        by_id = queryset.in_bulk([pk for _null, _due, pk in keys])
+        by_id = _case_rows(queryset).in_bulk([pk for _null, _due, pk in keys])
         self.page = [by_id[pk] for _null, _due, pk in keys if pk in by_id]
+        _attach_tag_names(self.page)
         return self.page
 
     def encode_cursor(self, values: list[Any], backwards: bool) -> str:
@@ -893,10 +900,41 @@ def _beyond(due: datetime, pk: int, forward: bool) -> Q:
 
 
 def _case_rows(queryset: QuerySet[Case]) -> QuerySet[Case]:
-    """Cases with what the list shows, fetched per relation (an IN list of the page's ids)."""
-    return queryset.select_related(None).prefetch_related(
-        "requester", "system", "queue", "assignee", "tags"
-    )
+    """Cases with what the list shows, for a page's ids (never for an ordered scan).
+
+    Joined: the rows are found by id, so the joins cannot mislead a planner into sorting the
+    table (the reason other lists fetch relations per query).
+    """
+    return queryset.select_related("requester", "system", "queue", "assignee").only(*_ROW_FIELDS)
+
+
+# What a list row shows: the case's own columns, and of its relations only the names.
+_ROW_FIELDS = (
+    *(f.attname for f in Case._meta.concrete_fields if f.attname not in {"thread_root"}),
+    "requester__first_name",
+    "requester__last_name",
+    "requester__email",
+    "system__code",
+    "queue__name",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__username",
+)
+
+
+def _attach_tag_names(cases: Sequence[Case]) -> None:
+    """The tags of a page of cases in one query (a prefetch would build a manager per case)."""
+    names: dict[int, list[str]] = {case.pk: [] for case in cases}
+    if names:
+        rows = (
+            Case.tags.through.objects.filter(case_id__in=list(names))
+            .order_by("tag__name")
+            .values_list("case_id", "tag__name")
+        )
+        for case_id, name in rows:
+            names[case_id].append(name)
+    for case in cases:
+        cast(Any, case).shown_tags = names[case.pk]
 
 
 def _default_kind(user: User, case: Case) -> str:
@@ -955,9 +993,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self) -> QuerySet[Case]:
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator has no user
             return Case.objects.none()
-        cases = visible_cases(_user(self.request))
-        # The list shows the relations of each row; the other actions load what they need.
-        return _case_rows(cases) if self.action == "list" else cases
+        # The list loads the relations of its page itself (`CasePagination`); the other actions
+        # load what they need.
+        return visible_cases(_user(self.request))
 
     def filter_queryset(self, queryset: QuerySet[Case, Any]) -> QuerySet[Case, Any]:
         # The list's filters are about which cases to list, not about one case's sub-resources.

@@ -372,7 +372,8 @@ TEMPLATES = (
         "Tere, {requester_name}!\n\nÕiguste saamiseks esitage palun Tugis juurdepääsutaotlus: "
         "valige süsteem ja roll ning põhjendage vajadust viitega ametijuhendi tööülesandele. "
         "Taotluse kooskõlastab teie talituse juhataja, tundlike rollide korral ka süsteemi "
-        "omanik. Kooskõlastatud taotluse täidame ühe tööpäeva jooksul." + _SIGN_ET,
+        "omanik. Taotluses võite viidata pöördumisele {case_reference}; kooskõlastatud taotluse "
+        "täidame ühe tööpäeva jooksul." + _SIGN_ET,
     ),
     TemplateSpec(
         "access_howto",
@@ -381,7 +382,8 @@ TEMPLATES = (
         "Hello {requester_name},\n\nto get the rights, please file an access request in Tugi: "
         "choose the system and the role and give the reason, naming the duty of your job "
         "description. Your head of unit approves it, and for sensitive roles the system owner "
-        "too. We fulfil an approved request within one working day." + _SIGN_EN,
+        "too. You may refer to {case_reference} in the request; we fulfil an approved request "
+        "within one working day." + _SIGN_EN,
     ),
     TemplateSpec(
         "resolved",
@@ -424,8 +426,12 @@ PARTIES = (
 
 EXTERNAL_REQUESTERS = (
     ExternalRequester("rae", "Kadri Lepp (Rae Vallavalitsus)", "kadri.lepp@rae.example"),
-    ExternalRequester("kohila", "Margit Allik (Kohila Vallavalitsus)", "margit.allik@kohila.example"),
-    ExternalRequester("viljandi", "Tiina Raud (Viljandi Linnavalitsus)", "tiina.raud@viljandi.example"),
+    ExternalRequester(
+        "kohila", "Margit Allik (Kohila Vallavalitsus)", "margit.allik@kohila.example"
+    ),
+    ExternalRequester(
+        "viljandi", "Tiina Raud (Viljandi Linnavalitsus)", "tiina.raud@viljandi.example"
+    ),
     ExternalRequester("saue", "Priit Laur (Saue Vallavalitsus)", "priit.laur@saue.example"),
     ExternalRequester("provider", "Reet Kask (Taastusravi OÜ)", "reet.kask@taastusravi.example"),
 )
@@ -451,7 +457,13 @@ def case(
     tags: tuple[str, ...] = (),
     sla_used: int = 0,
 ) -> CaseSpec:
-    """A case; the steps are given as the remaining positional arguments."""
+    """A case; the steps are given as the remaining positional arguments.
+
+    The desk takes a case before working it: a case that is no longer new starts with the desk
+    agent assigning it to themselves, unless its steps assign it otherwise.
+    """
+    if status != NEW and not any(s.kind == "assign" for s in steps):
+        steps = (assign(), *steps)
     return CaseSpec(
         key,
         requester,

@@ -12,7 +12,7 @@ Called by `loader` inside its transaction, after the access part. Who acts, and 
   the requester would.
 - Cases are opened at the load, so their SLA due times come from the SLA engine, counted from
   then. Two cases say they came in earlier (`CasePlan.sla_used`): the working time their clock
-  had used before the load is added directly, with a `demo.history` audit event by the system
+  had used before the load is added directly, with a `demo.sla_history` audit event by the system
   actor (the actions never reach into the past). One of them is then close to its due time and
   the other past it; the SLA check (`run_sla_check`, the worker's job) marks the warning and
   the breach as it would within the minute.
@@ -39,7 +39,7 @@ from tugi.desk.models import Case, Escalation, Queue, ReplyTemplate
 from tugi.desk.tasks import run_sla_check
 from tugi.people.models import Person
 
-HISTORY_ACTION = "demo.history"
+HISTORY_ACTION = "demo.sla_history"
 _SLA_FIELDS = [
     "sla_used_seconds",
     "sla_clock_started_at",
@@ -181,9 +181,7 @@ class _Loader:
         elif kind == "note":
             actions.add_note(actor, case, s.text)
         elif kind == "write":
-            actions.add_requester_message(
-                case, body=s.text, author=actor, message_id=s.message_id
-            )
+            actions.add_requester_message(case, body=s.text, author=actor, message_id=s.message_id)
         elif kind == "assign":
             actions.assign(actor, case, assignee=self.users[s.value])
         elif kind == "to_party":

@@ -222,7 +222,9 @@ class _Builder:
         if spec.channel in (PORTAL, API):
             opened_by = self.username_of.get(requester, "")
             if not opened_by:
-                raise ValueError(f"{spec.key}: a {spec.channel} case needs a requester who signs in")
+                raise ValueError(
+                    f"{spec.key}: a {spec.channel} case needs a requester who signs in"
+                )
         elif spec.channel == EMAIL:
             opened_by = ""
         elif spec.channel == PHONE:
@@ -231,7 +233,7 @@ class _Builder:
             raise ValueError(f"{spec.key}: unknown channel {spec.channel!r}")
         mails = 1
         steps: list[StepPlan] = []
-        for index, step in enumerate(spec.steps):
+        for index in range(len(spec.steps)):
             plan = self.step(spec, index, opened_by, address, mails + 1)
             if plan.message_id:
                 mails += 1
@@ -272,7 +274,9 @@ class _Builder:
             # The requester writes again the way the case came: by mail (the intake records it
             # with the mail's id), on the portal or the API (themselves), or by phone (the desk).
             if spec.channel == EMAIL:
-                return StepPlan(kind, "", step.text, message_id=self.message_id(spec.key, n, address))
+                return StepPlan(
+                    kind, "", step.text, message_id=self.message_id(spec.key, n, address)
+                )
             return StepPlan(kind, opened_by, step.text)
         if kind == "reply":
             template = ""
@@ -293,13 +297,13 @@ class _Builder:
                 number=step.number,
             )
         if kind == "party_reply":
-            party = next(
+            escalated = next(
                 (s for s in reversed(spec.steps[:index]) if s.kind == "to_party"),
                 None,
             )
-            if party is None:
+            if escalated is None:
                 raise ValueError(f"{spec.key}: a party's reply before any escalation to a party")
-            email = self.parties[party.value].email
+            email = self.parties[escalated.value].email
             return StepPlan(
                 kind,
                 "",
@@ -307,7 +311,9 @@ class _Builder:
                 party_email=email,
                 message_id=self.message_id(spec.key, n, email),
             )
-        return StepPlan(kind, step.by, step.text, step.value, number=step.number, second=step.second)
+        return StepPlan(
+            kind, step.by, step.text, step.value, number=step.number, second=step.second
+        )
 
     def build(self) -> DeskPlan:
         queues = tuple(

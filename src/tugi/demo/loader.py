@@ -17,7 +17,6 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from tugi.access.models import TargetSystem
-from tugi.desk.models import Queue
 from tugi.core import audit, context
 from tugi.core.actions import create_user
 from tugi.core.roles import ROLE_LABELS, AppRole
@@ -25,6 +24,7 @@ from tugi.demo import data
 from tugi.demo.access_loader import load_access
 from tugi.demo.desk_loader import load_desk
 from tugi.demo.plan import DemoPlan, build_plan
+from tugi.desk.models import Queue
 from tugi.people.actions import (
     create_org_unit,
     create_person,

@@ -31,7 +31,13 @@ from tugi.desk.models import (
     Tag,
 )
 from tugi.desk.queries import Tab
-from tugi.people.forms import IdChoiceField, LoadOnceChoices, add_action_errors
+from tugi.people.forms import (
+    FastSelect,
+    IdChoiceField,
+    LoadOnceChoices,
+    PersonByEmailField,
+    add_action_errors,
+)
 
 __all__ = ["add_action_errors"]
 
@@ -185,6 +191,37 @@ class PortalCaseForm(forms.Form):
         self.fields["subject"].widget.attrs.update({"autocomplete": "off"})
 
 
+class DeskCaseForm(PortalCaseForm):
+    """The desk logs a case for someone (a phone call, a visit): the portal form plus who asked,
+    how, and optionally the queue and tags."""
+
+    requester = PersonByEmailField(
+        label=_("Requester's e-mail"),
+        help_text=_("The staff member who asked: their work e-mail address."),
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[
+            (Case.Channel.PHONE, Case.Channel.PHONE.label),
+            (Case.Channel.EMAIL, Case.Channel.EMAIL.label),
+            (Case.Channel.PORTAL, Case.Channel.PORTAL.label),
+        ],
+        initial=Case.Channel.PHONE,
+    )
+    queue = forms.ModelChoiceField(
+        label=_("Queue"),
+        queryset=Queue.objects.filter(active=True).order_by("name"),
+        required=False,
+        empty_label=_("As the routing rules decide"),
+    )
+    tags = forms.CharField(
+        label=_("Tags"), required=False, max_length=1000, help_text=_("Separate tags with commas.")
+    )
+
+    def clean_tags(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+
 class RequesterMessageForm(forms.Form):
     """The requester writes to their case."""
 
@@ -241,19 +278,23 @@ class QueueFilterForm(forms.Form):
         help_text=_("Words in the subject, or a case number."),
     )
     queue = IdChoiceField(label=_("Queue"))
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=status_choices)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=status_choices, widget=FastSelect
+    )
     priority = forms.TypedChoiceField(
         label=_("Priority"),
         required=False,
         coerce=int,
         empty_value=None,
         choices=[("", _("Any priority")), *queries.PRIORITY_LABELS.items()],
+        widget=FastSelect,
     )
     system = IdChoiceField(label=_("Application"))
     category = forms.ChoiceField(
         label=_("Category"),
         required=False,
         choices=[("", _("Any category")), *Case.Category.choices],
+        widget=FastSelect,
     )
     tag = IdChoiceField(label=_("Tag"))
 
@@ -463,16 +504,16 @@ class CaseNumberForm(forms.Form):
 
     def clean_number(self) -> Case | None:
         raw = self.cleaned_data["number"].strip()
-        digits = raw.lower().removeprefix("tugi").strip().lstrip("#").strip()
-        if not digits:
+        if not raw:
             if self.number_required:
                 raise ValidationError(_("Give the case number."))
             return None
-        if not digits.isdigit():
+        number = queries.case_number(raw)
+        if number is None:
             raise ValidationError(_("Give the case number, for example 1234."))
-        case = Case.objects.filter(pk=int(digits)).first()
+        case = Case.objects.filter(pk=number).first()
         if case is None:
-            raise ValidationError(_("There is no case %(n)s.") % {"n": digits})
+            raise ValidationError(_("There is no case %(n)s.") % {"n": number})
         return case
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("rate/<str:token>/", views.rate_token, name="rate_token"),
     # The desk: the queue and the case page with its panels.
     path("cases/", views.queue, name="queue"),
+    path("cases/new/", views.desk_case_new, name="case_create"),
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("cases/<int:pk>/template/", views.template_text, name="template_text"),
     path("cases/<int:pk>/reply/", views.case_reply, name="case_reply"),

@@ -36,6 +36,7 @@ from tugi.desk.views.case import (
 )
 from tugi.desk.views.portal import (
     case_new,
+    desk_case_new,
     module_options,
     my_case,
     my_case_message,
@@ -64,6 +65,7 @@ __all__ = [
     "case_tags",
     "case_take",
     "case_time",
+    "desk_case_new",
     "escalation_close",
     "escalation_reference",
     "module_options",

@@ -20,9 +20,15 @@ from django.views.decorators.http import require_POST
 
 from tugi.access.models import Role
 from tugi.desk import actions, queries
-from tugi.desk.forms import PortalCaseForm, RatingForm, RequesterMessageForm, add_action_errors
+from tugi.desk.forms import (
+    DeskCaseForm,
+    PortalCaseForm,
+    RatingForm,
+    RequesterMessageForm,
+    add_action_errors,
+)
 from tugi.desk.models import Case, Rating
-from tugi.desk.views._common import desk_side, render_maybe_partial
+from tugi.desk.views._common import desk_side, permission, render_maybe_partial
 
 
 def _own_case(request: HttpRequest, pk: int) -> Case:
@@ -121,6 +127,50 @@ def case_new(request: HttpRequest) -> HttpResponse:
             "parent": parent,
             "person": person,
             # A browser never sends a file twice: after an error the files must be chosen again.
+            "files_dropped": bool(request.FILES) and bool(form.errors),
+            "module_options": _module_options(int(system) if str(system).isdigit() else None),
+        },
+    )
+
+
+@permission("desk.add_case")
+def desk_case_new(request: HttpRequest) -> HttpResponse:
+    """The desk logs a case for a staff member (a phone call): routed, SLA started, confirmed."""
+    form = DeskCaseForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = actions.create_case(
+                request.user,
+                channel=data["channel"],
+                subject=data["subject"],
+                body=data["body"],
+                requester=data["requester"],
+                system=data["system"],
+                module=data["module"],
+                category=data["category"],
+                impact=data["impact"],
+                urgency=data["urgency"],
+                queue=data["queue"],
+                tags=data["tags"],
+                attachments=data["attachments"],
+            )
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Case %(ref)s was logged for %(name)s.")
+                % {"ref": case.reference, "name": data["requester"]},
+            )
+            return redirect("desk:case", pk=case.pk)
+    system = form["system"].value()
+    return render(
+        request,
+        "desk/case_new.html",
+        {
+            "form": form,
+            "desk_form": True,
             "files_dropped": bool(request.FILES) and bool(form.errors),
             "module_options": _module_options(int(system) if str(system).isdigit() else None),
         },
