@@ -10,8 +10,7 @@ appending one only runs the new module on the next run.
 
 from types import ModuleType
 
-from bench.generators import desk, people
+from bench.generators import access, desk, people
 
-# `desk` reads the target systems when they exist: the access generator, when it is added, goes
-# before it.
-GENERATORS: list[ModuleType] = [people, desk]
+# `access` reads the organisation; `desk` reads the target systems `access` made.
+GENERATORS: list[ModuleType] = [people, access, desk]

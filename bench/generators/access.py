@@ -44,6 +44,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import User
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 
+from bench.generators import names
 from bench.generators.base import (
     REFERENCE_DATE,
     GenContext,
@@ -130,7 +131,7 @@ _DELTA = demo.SystemSpec(
     "Delta – document management system",
     demo.INTERNAL,
     "",
-    "dokumendihaldus@sotsiaalkindlustusamet.ee",
+    f"dokumendihaldus@{names.EMAIL_DOMAIN}",
     "Nimi, isikukood, struktuuriüksus, rollid ja põhjendus.",
     "Ameti dokumendiregister: kirjavahetus, lepingud, käskkirjad ja arhiiv.",
 )
@@ -1093,7 +1094,7 @@ class _Builder:
                     password=UNUSABLE_PASSWORD_PREFIX,  # nobody signs in as these
                     first_name="Tugi",
                     last_name=f"Agent {i + 1}",
-                    email=f"tugi{i + 1}@sotsiaalkindlustusamet.ee",
+                    email=f"tugi.taotlused{i + 1}@{names.EMAIL_DOMAIN}",
                 )
             )
         for head_id in heads:

@@ -438,11 +438,18 @@ def test_the_case_page_query_count_does_not_grow_with_its_history(en, w: World):
     few = count()
     for i in range(8):
         actions.add_note(
-            w.desk, case, f"Märge {i}", attachments=[IncomingFile(f"m{i}.pdf", PDF, "application/pdf")]
+            w.desk,
+            case,
+            f"Märge {i}",
+            attachments=[IncomingFile(f"m{i}.pdf", PDF, "application/pdf")],
         )
         actions.add_requester_message(case, body=f"Veel {i}", author=w.requester)
         actions.escalate(
-            w.desk, case, kind=Escalation.Kind.SPECIALISTS, queue=w.specialists, summary=f"Küsimus {i}"
+            w.desk,
+            case,
+            kind=Escalation.Kind.SPECIALISTS,
+            queue=w.specialists,
+            summary=f"Küsimus {i}",
         )
         actions.set_tags(w.desk, case, [f"silt{i}"])
         actions.assign(w.desk, case, assignee=w.desk if i % 2 else None)

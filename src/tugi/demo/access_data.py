@@ -90,7 +90,7 @@ SYSTEMS = (
         "SKAIS2 – social protection information system (officials' application)",
         INTERNAL,
         "login:owner",
-        "rakendustugi@sotsiaalkindlustusamet.ee (taotlus Tugi kaudu)",
+        "rakendustugi@sotsiaalkindlustusamet.example (taotlus Tugi kaudu)",
         "Nimi, isikukood, ametikoht ja struktuuriüksus, moodulid ja rollid, kehtivuse algus "
         "(ajutise õiguse korral ka lõpp), põhjendus viitega ametijuhendi tööülesandele; "
         "kooskõlastab talituse juhataja, tundlike rollide korral ka süsteemi omanik.",
@@ -106,7 +106,7 @@ SYSTEMS = (
         "SKAIS1 – social protection information system, legacy application",
         INTERNAL,
         "post:ARE-AT-TO:1",
-        "rakendustugi@sotsiaalkindlustusamet.ee (taotlus Tugi kaudu)",
+        "rakendustugi@sotsiaalkindlustusamet.example (taotlus Tugi kaudu)",
         "Nimi, isikukood, ametikoht, roll, põhjendus (milliseid vanu menetlusi on vaja näha "
         "või lõpetada).",
         "Vana rakendus, kus on menetlused, mida pole SKAIS2-sse üle viidud, ja varasemate "
@@ -119,7 +119,7 @@ SYSTEMS = (
         "STAR – social services and benefits register",
         INTERNAL,
         "login:owner",
-        "star@sotsiaalkindlustusamet.ee (STAR-i kasutajatugi)",
+        "star@sotsiaalkindlustusamet.example (STAR-i kasutajatugi)",
         "Nimi, isikukood, ametinimetus, rollid, e-post; digitaalselt allkirjastatud. "
         "Omavalitsuse või teenuseosutaja kasutaja lisab üldjuhul asutuse enda STAR-i "
         "administraator.",

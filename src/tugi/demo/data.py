@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from tugi.core.roles import AppRole
 
-AGENCY_DOMAIN = "sotsiaalkindlustusamet.ee"
+AGENCY_DOMAIN = "sotsiaalkindlustusamet.example"
 DEMO_PASSWORD = "demo"  # noqa: S105 - the published password of the demo users
 DEMO_SEED = 2026
 # The plan is computed against this date, not today, so that it is the same whenever it is built:

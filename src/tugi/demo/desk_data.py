@@ -248,7 +248,7 @@ QUEUES = (
         "Rakendustugi",
         "Application support",
         DESK_QUEUE,
-        "rakendustugi@sotsiaalkindlustusamet.ee",
+        "rakendustugi@sotsiaalkindlustusamet.example",
         ("login:desk",),
     ),
     QueueSpec(
