@@ -4,6 +4,7 @@ No timing is asserted here: CI machines are shared and noisy. The runner's own g
 by people reading its table (docs/benchmarks.md).
 """
 
+import collections
 import dataclasses
 import json
 import os
@@ -16,7 +17,7 @@ import pytest
 from django.db.models import Count
 
 from bench.generate import generate
-from bench.generators import desk, people
+from bench.generators import access, desk, people
 from bench.scales import DEFAULT_SEED, SCALES
 from tugi.core.personal_code import validate_personal_code
 from tugi.core.text import fold
@@ -298,3 +299,144 @@ def test_the_same_seed_builds_the_same_desk(db):
         pass
     generate(TINY, DEFAULT_SEED, [people, desk])
     assert fingerprint() == first
+
+
+# --- access governance (bench.generators.access) -------------------------------------------------
+
+
+@pytest.fixture
+def access_generated(db):
+    return generate(TINY, DEFAULT_SEED, [people, access])
+
+
+def test_access_counts_match_the_scale(access_generated):
+    from tugi.access.models import Account, Grant, Role, SodRule, TargetSystem
+
+    result = access_generated[1]
+    assert result.name == "access"
+    assert Grant.objects.count() == TINY.grants == result.rows["grants"]
+    assert Role.objects.count() == TINY.roles
+    assert TargetSystem.objects.count() == TINY.systems
+    assert SodRule.objects.count() == TINY.sod_rules
+    bases = Counter(Grant.objects.values_list("basis", flat=True))
+    # Most grants follow from job descriptions, some from requests, a few from substitution.
+    assert bases["job_description"] > bases["request"] > bases["substitution"] > 0
+    # Several accounts a person, one per system held.
+    assert Account.objects.count() > 2 * Person.objects.count()
+
+
+def test_access_grants_are_consistent(access_generated):
+    import datetime
+
+    from tugi.access.models import Account, Entitlement, Grant
+
+    entitled = set(Entitlement.objects.values_list("duty_id", "role_id"))
+    grants = Grant.objects.select_related("account", "role", "basis_item__request")
+    for g in grants:
+        assert g.account.person_id == g.person_id
+        assert g.account.system_id == g.role.system_id
+        assert g.valid_to is None or g.valid_to > g.valid_from
+        if g.role.requires_end_date:
+            assert g.valid_to is not None
+            assert g.valid_to - g.valid_from <= datetime.timedelta(days=g.role.max_duration_days)
+        if g.basis == "job_description":
+            assert (g.basis_duty_id, g.role_id) in entitled
+        elif g.basis == "request":
+            item = g.basis_item
+            assert item.role_id == g.role_id and item.system_id == g.role.system_id
+            assert item.request.person_id == g.person_id
+            assert item.valid_from == g.valid_from
+        else:
+            assert g.acting_for_id not in (None, g.person_id)
+    # What is in force sits on an account that is open.
+    now = access.AS_OF
+    in_force = Grant.objects.filter(valid_from__lte=now).exclude(valid_to__lte=now)
+    assert not in_force.filter(account__state=Account.State.CLOSED).exists()
+    assert not in_force.filter(account__state=Account.State.REQUESTED).exists()
+
+
+def test_job_descriptions_justify_a_bounded_set_of_roles(access_generated):
+    from tugi.access.models import Entitlement, SodRule
+
+    low, high = TINY.roles_per_job
+    roles = collections.defaultdict(set)
+    for jd_id, role_id in Entitlement.objects.values_list("duty__job_description", "role"):
+        roles[jd_id].add(role_id)
+    assert set(roles) == set(JobDescription.objects.values_list("id", flat=True))
+    # A revision drops or adds up to two roles; a head's job description has a few more.
+    slack = 2
+    for role_ids in roles.values():
+        assert low - slack <= len(role_ids) <= high + access.EXTRA_ROLES_FOR_HEADS + slack
+    # Job descriptions respect segregation of duties: conflicts come from elsewhere.
+    for a, b in SodRule.objects.values_list("role_a", "role_b"):
+        assert not any(a in role_ids and b in role_ids for role_ids in roles.values())
+
+
+def test_requests_have_their_approval_chain(access_generated):
+    from tugi.access.models import AccessRequest
+
+    requests = AccessRequest.objects.filter(state="fulfilled").prefetch_related(
+        "approvals__approver", "approvals__decided_by", "items__role"
+    )
+    assert requests.exists()
+    for request in requests:
+        steps = sorted(request.approvals.all(), key=lambda a: a.order)
+        assert steps[0].step == "unit_head"
+        assert {a.decision for a in steps} == {"approved"}
+        for approval in steps:
+            assert approval.approver_id != request.person_id
+            assert approval.decided_by_id != request.requested_by_id
+        sensitive = {i.role.system_id for i in request.items.all() if i.role.is_sensitive}
+        assert sensitive <= {a.system_id for a in steps if a.step == "system_owner"}
+
+
+def test_compliance_has_every_kind_of_work(access_generated):
+    from tugi.access.compliance import evaluate_all
+
+    first = evaluate_all(access.AS_OF)
+    assert all(first.opened[kind] > 0 for kind in first.opened), first.opened
+    again = evaluate_all(access.AS_OF)
+    assert not again.changed
+
+
+def test_access_sample_passes_model_validation(access_generated):
+    from tugi.access.models import (
+        AccessRequest,
+        AccessRequestItem,
+        Account,
+        Approval,
+        Grant,
+        GrantSuspension,
+        Role,
+        SodException,
+        SodRule,
+        TargetSystem,
+    )
+    from tugi.people.models import Absence
+
+    models = (TargetSystem, Role, SodRule, SodException, Account, AccessRequest)
+    models += (AccessRequestItem, Approval, Grant, GrantSuspension, Absence)
+    for model in models:
+        rows = model.objects.order_by("pk")
+        assert rows.exists(), model
+        for obj in [*rows[:10], *rows.reverse()[:10]]:
+            obj.full_clean()
+
+
+def test_the_same_seed_builds_the_same_access(db):
+    generate(TINY, DEFAULT_SEED, [people])
+    inputs = access.load_inputs()
+
+    def fingerprint(plan: access.AccessPlan) -> list[tuple]:
+        return [tuple(g) for g in plan.grants] + [tuple(r) for r in plan.roles]
+
+    first = fingerprint(access.build(TINY, DEFAULT_SEED, inputs))
+    assert fingerprint(access.build(TINY, DEFAULT_SEED, inputs)) == first
+    assert fingerprint(access.build(TINY, DEFAULT_SEED + 1, inputs)) != first
+
+
+def test_too_few_grants_for_the_job_descriptions_are_refused(db):
+    generate(TINY, DEFAULT_SEED, [people])
+    too_few = dataclasses.replace(TINY, grants=100)
+    with pytest.raises(ValueError, match="job descriptions already give"):
+        access.build(too_few, DEFAULT_SEED, access.load_inputs())

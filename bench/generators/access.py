@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 
 from bench.generators import names
@@ -65,6 +65,7 @@ from tugi.access.models import (
     SodRule,
     TargetSystem,
 )
+from tugi.core.roles import AppRole
 from tugi.demo import access_data as demo
 from tugi.people.models import Absence, Duty, JobDescription, OrgUnit, Person, Position
 
@@ -307,6 +308,7 @@ def _row_type(model: type[models.Model]) -> Any:
     return collections.namedtuple(f"{model.__name__}Row", names)
 
 
+UserGroup = User.groups.through
 SystemRow = _row_type(TargetSystem)
 RoleRow = _row_type(Role)
 EntitlementRow = _row_type(Entitlement)
@@ -353,6 +355,7 @@ class FirstIds:
     sod_exception: int = 1
     absence: int = 1
     user: int = 1
+    user_group: int = 1
 
     @classmethod
     def from_database(cls) -> "FirstIds":
@@ -370,6 +373,7 @@ class FirstIds:
             sod_exception=first_free_id(SodException),
             absence=first_free_id(Absence),
             user=first_free_id(User),
+            user_group=first_free_id(UserGroup),
         )
 
 
@@ -401,6 +405,8 @@ class Inputs:
     positions: dict[int, int]
     # position id → [(valid_from, job description id, [duty ids])], oldest first
     job_descriptions: dict[int, list[tuple[datetime.date, int, list[int]]]]
+    # app role (group name) → group id
+    groups: dict[str, int] = field(default_factory=dict)
 
 
 def load_inputs() -> Inputs:
@@ -439,7 +445,13 @@ def load_inputs() -> Inputs:
             "user_id",
         )
     ]
-    return Inputs(persons=persons, units=units, positions=positions, job_descriptions=dict(jds))
+    return Inputs(
+        persons=persons,
+        units=units,
+        positions=positions,
+        job_descriptions=dict(jds),
+        groups=dict(Group.objects.values_list("name", "id")),
+    )
 
 
 @dataclass
@@ -447,6 +459,7 @@ class AccessPlan:
     """Rows with their ids, ready to insert."""
 
     users: list[User] = field(default_factory=list)
+    user_groups: list = field(default_factory=list)
     head_users: list[tuple[int, int]] = field(default_factory=list)  # (person id, user id)
     systems: list = field(default_factory=list)
     roles: list = field(default_factory=list)
@@ -581,6 +594,7 @@ def write(plan: AccessPlan) -> dict[str, int]:
         _foreign_keys_checked_at_once(WRITTEN),
     ):
         counts = {"users": bulk_insert(User, plan.users)}
+        bulk_insert(UserGroup, plan.user_groups)
         for person_id, user_id in plan.head_users:
             Person.objects.filter(pk=person_id, user=None).update(user_id=user_id)
         counts.update(
@@ -1084,9 +1098,11 @@ class _Builder:
     def users(self) -> None:
         """Heads sign in to approve; desk agents file requests for staff and fulfil them."""
         heads = sorted({h for _d, h, _depth in self.inputs.units.values() if h is not None})
+        owners = set(self.system_owner.values())
         for i in range(DESK_AGENTS):
             user_id = self.next("user")
             self.desk_users.append(user_id)
+            self._member(user_id, AppRole.DESK_AGENT)
             self.plan.users.append(
                 User(
                     id=user_id,
@@ -1106,6 +1122,9 @@ class _Builder:
                 continue
             user_id = self.next("user")
             self.user_of[head_id] = user_id
+            self._member(user_id, AppRole.APPROVER)
+            if head_id in owners:
+                self._member(user_id, AppRole.SYSTEM_OWNER)
             self.plan.head_users.append((head_id, user_id))
             self.plan.users.append(
                 User(
@@ -1116,6 +1135,13 @@ class _Builder:
                     last_name=person.last_name[:150],
                     email=person.email,
                 )
+            )
+
+    def _member(self, user_id: int, role: AppRole) -> None:
+        group_id = self.inputs.groups.get(role.value)
+        if group_id is not None:
+            self.plan.user_groups.append(
+                UserGroup(id=self.next("user_group"), user_id=user_id, group_id=group_id)
             )
 
     # --- accounts and grants ----------------------------------------------------------------
@@ -1219,7 +1245,9 @@ class _Builder:
             for p in self.inputs.persons
             if p.status == Person.Status.LEFT and p.end is not None and p.end >= GO_LIVE
         ]
-        self.leaver_open = set(rng.sample(leavers, round(len(leavers) * LEAVER_OPEN_SHARE)))
+        # At least one, so that even the tiny scale has an open account of a leaver.
+        n_open = min(len(leavers), max(1, round(len(leavers) * LEAVER_OPEN_SHARE)))
+        self.leaver_open = set(rng.sample(leavers, n_open))
         for person in self.inputs.persons:
             if person.position_id not in self.job_roles:
                 continue
