@@ -440,3 +440,18 @@ def test_too_few_grants_for_the_job_descriptions_are_refused(db):
     too_few = dataclasses.replace(TINY, grants=100)
     with pytest.raises(ValueError, match="job descriptions already give"):
         access.build(too_few, DEFAULT_SEED, access.load_inputs())
+
+
+@pytest.mark.postgres
+def test_the_load_still_checks_foreign_keys_on_postgresql(access_generated):
+    from django.db import IntegrityError, connection, transaction
+
+    from tugi.access.models import Grant
+
+    grant = Grant.objects.order_by("pk").first()
+    with pytest.raises(IntegrityError, match="access_grant.account_id"):  # noqa: PT012
+        with transaction.atomic(), access._foreign_keys_checked_at_once([Grant]):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE access_grant SET account_id = %s WHERE id = %s", [10**9, grant.pk]
+                )

@@ -11,11 +11,12 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from tugi.core import audit
 from tugi.core.permissions import Actor, require
+from tugi.core.validation import assign_fields, save_validated
 from tugi.desk import actions
 from tugi.desk.models import Case, Queue, ReplyTemplate, RoutingRule, SlaPolicy
 
@@ -41,33 +42,6 @@ ROUTING_RULE_FIELDS = [
     "active",
 ]
 REPLY_TEMPLATE_FIELDS = ["name", "language", "body"]
-
-
-def _assign(obj: models.Model, data: dict[str, Any], allowed: list[str]) -> None:
-    unknown = set(data) - set(allowed)
-    if unknown:
-        raise ValidationError({name: _("This field cannot be set here.") for name in unknown})
-    for name, value in data.items():
-        setattr(obj, name, value.strip() if isinstance(value, str) else value)
-
-
-def _save_validated(obj: models.Model, errors: dict[str, str] | None = None) -> None:
-    """full_clean together with the action's own findings, then save; a race becomes an error."""
-    found: dict[str, list[str]] = {}
-    try:
-        obj.full_clean()
-    except ValidationError as exc:
-        found = exc.message_dict
-    found.update({name: [message] for name, message in (errors or {}).items()})
-    if found:
-        raise ValidationError(found)
-    try:
-        with transaction.atomic():
-            obj.save()
-    except IntegrityError as exc:
-        raise ValidationError(
-            _("This conflicts with an existing record: %(error)s") % {"error": exc}
-        ) from exc
 
 
 def _changed(actor: Actor, action: str, obj: models.Model, before: dict[str, Any]) -> None:
@@ -107,10 +81,10 @@ def create_queue(actor: Actor, *, members: Iterable[User] = (), **data: Any) -> 
     """Add a work queue of the desk or a group of domain specialists, with its members."""
     require(actor, PERMISSION)
     queue = Queue()
-    _assign(queue, data, QUEUE_FIELDS)
+    assign_fields(queue, data, QUEUE_FIELDS, strip=True)
     member_list = list(members)
     with transaction.atomic():
-        _save_validated(queue, _check_queue(queue, member_list))
+        save_validated(queue, _check_queue(queue, member_list))
         queue.members.set(member_list)
         audit.record(actor, "desk.queue.create", queue, after=_queue_snapshot(queue))
     return queue
@@ -125,8 +99,8 @@ def update_queue(
     with transaction.atomic():
         queue = Queue.objects.select_for_update().get(pk=queue.pk)
         before = _queue_snapshot(queue)
-        _assign(queue, data, QUEUE_FIELDS)
-        _save_validated(queue, _check_queue(queue, member_list))
+        assign_fields(queue, data, QUEUE_FIELDS, strip=True)
+        save_validated(queue, _check_queue(queue, member_list))
         if member_list is not None:
             queue.members.set(member_list)
         b, a = audit.diff(before, _queue_snapshot(queue))
@@ -171,9 +145,9 @@ def create_sla_policy(actor: Actor, **data: Any) -> SlaPolicy:
     """Add the agreed targets for a priority (and optionally one category)."""
     require(actor, PERMISSION)
     policy = SlaPolicy()
-    _assign(policy, data, SLA_POLICY_FIELDS)
+    assign_fields(policy, data, SLA_POLICY_FIELDS, strip=True)
     with transaction.atomic():
-        _save_validated(policy, _check_policy(policy))
+        save_validated(policy, _check_policy(policy))
         audit.record(actor, "desk.sla_policy.create", policy, after=audit.snapshot(policy))
     return policy
 
@@ -184,8 +158,8 @@ def update_sla_policy(actor: Actor, policy: SlaPolicy, **data: Any) -> SlaPolicy
     with transaction.atomic():
         policy = SlaPolicy.objects.select_for_update().get(pk=policy.pk)
         before = audit.snapshot(policy)
-        _assign(policy, data, SLA_POLICY_FIELDS)
-        _save_validated(policy, _check_policy(policy))
+        assign_fields(policy, data, SLA_POLICY_FIELDS, strip=True)
+        save_validated(policy, _check_policy(policy))
         _changed(actor, "desk.sla_policy.update", policy, before)
     return policy
 
@@ -216,9 +190,9 @@ def create_routing_rule(actor: Actor, **data: Any) -> RoutingRule:
     """Add a rule sending new cases of an application, category or keyword to a queue."""
     require(actor, PERMISSION)
     rule = RoutingRule()
-    _assign(rule, data, ROUTING_RULE_FIELDS)
+    assign_fields(rule, data, ROUTING_RULE_FIELDS, strip=True)
     with transaction.atomic():
-        _save_validated(rule, _check_rule(rule))
+        save_validated(rule, _check_rule(rule))
         audit.record(actor, "desk.routing_rule.create", rule, after=audit.snapshot(rule))
     return rule
 
@@ -229,8 +203,8 @@ def update_routing_rule(actor: Actor, rule: RoutingRule, **data: Any) -> Routing
     with transaction.atomic():
         rule = RoutingRule.objects.select_for_update().get(pk=rule.pk)
         before = audit.snapshot(rule)
-        _assign(rule, data, ROUTING_RULE_FIELDS)
-        _save_validated(rule, _check_rule(rule))
+        assign_fields(rule, data, ROUTING_RULE_FIELDS, strip=True)
+        save_validated(rule, _check_rule(rule))
         _changed(actor, "desk.routing_rule.update", rule, before)
     return rule
 
@@ -281,9 +255,9 @@ def create_reply_template(actor: Actor, **data: Any) -> ReplyTemplate:
     """Add a reply template; only the known placeholders may be used in it."""
     require(actor, PERMISSION)
     template = ReplyTemplate()
-    _assign(template, data, REPLY_TEMPLATE_FIELDS)
+    assign_fields(template, data, REPLY_TEMPLATE_FIELDS, strip=True)
     with transaction.atomic():
-        _save_validated(template, _check_template(template))
+        save_validated(template, _check_template(template))
         audit.record(
             actor,
             "desk.reply_template.create",
@@ -299,7 +273,7 @@ def update_reply_template(actor: Actor, template: ReplyTemplate, **data: Any) ->
     with transaction.atomic():
         template = ReplyTemplate.objects.select_for_update().get(pk=template.pk)
         before = audit.snapshot(template)
-        _assign(template, data, REPLY_TEMPLATE_FIELDS)
-        _save_validated(template, _check_template(template))
+        assign_fields(template, data, REPLY_TEMPLATE_FIELDS, strip=True)
+        save_validated(template, _check_template(template))
         _changed(actor, "desk.reply_template.update", template, before)
     return template

@@ -9,7 +9,7 @@ import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from tugi.core import audit
 from tugi.core.permissions import Actor, require
 from tugi.core.text import fold
+from tugi.core.validation import assign_fields, save_validated
 from tugi.people.models import Duty, JobDescription, OrgUnit, Person, Position
 
 ORG_UNIT_FIELDS = ["name", "name_en", "code", "kind", "parent", "head", "active"]
@@ -37,26 +38,6 @@ PERSON_FIELDS = [
     "status",
     "user",
 ]
-
-
-def _assign(obj: Any, data: dict[str, Any], allowed: list[str]) -> None:
-    unknown = set(data) - set(allowed)
-    if unknown:
-        raise ValidationError({name: _("This field cannot be set here.") for name in unknown})
-    for name, value in data.items():
-        setattr(obj, name, value)
-
-
-def _save_validated(obj: Any) -> None:
-    """full_clean, then save; a uniqueness race the check missed still becomes a clear error."""
-    obj.full_clean()
-    try:
-        with transaction.atomic():
-            obj.save()
-    except IntegrityError as exc:
-        raise ValidationError(
-            _("This conflicts with an existing record: %(error)s") % {"error": exc}
-        ) from exc
 
 
 # --- org units ---------------------------------------------------------------------------------
@@ -85,10 +66,10 @@ def create_org_unit(actor: Actor, **data: Any) -> OrgUnit:
     """Create an org unit under its parent (or as a root)."""
     require(actor, "people.add_orgunit")
     unit = OrgUnit()
-    _assign(unit, data, ORG_UNIT_FIELDS)
+    assign_fields(unit, data, ORG_UNIT_FIELDS)
     with transaction.atomic():
         unit.path = "/pending/"
-        _save_validated(unit)
+        save_validated(unit)
         _set_path(unit)
         unit.save(update_fields=["path", "depth"])
         audit.record(actor, "people.org_unit.create", unit, after=audit.snapshot(unit))
@@ -102,10 +83,10 @@ def update_org_unit(actor: Actor, unit: OrgUnit, **data: Any) -> OrgUnit:
         unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)
         before = audit.snapshot(unit)
         old_path = unit.path
-        _assign(unit, data, ORG_UNIT_FIELDS)
+        assign_fields(unit, data, ORG_UNIT_FIELDS)
         _check_parent(unit)
         _set_path(unit)
-        _save_validated(unit)
+        save_validated(unit)
         if unit.path != old_path:
             # One statement re-roots every descendant: new prefix + the rest of the old path.
             OrgUnit.objects.filter(path__startswith=old_path).exclude(pk=unit.pk).update(
@@ -124,9 +105,9 @@ def create_position(actor: Actor, **data: Any) -> Position:
     """Create a position in an org unit."""
     require(actor, "people.add_position")
     position = Position()
-    _assign(position, data, POSITION_FIELDS)
+    assign_fields(position, data, POSITION_FIELDS)
     with transaction.atomic():
-        _save_validated(position)
+        save_validated(position)
         audit.record(actor, "people.position.create", position, after=audit.snapshot(position))
     return position
 
@@ -137,8 +118,8 @@ def update_position(actor: Actor, position: Position, **data: Any) -> Position:
     with transaction.atomic():
         position = Position.objects.select_for_update().get(pk=position.pk)
         before = audit.snapshot(position)
-        _assign(position, data, POSITION_FIELDS)
-        _save_validated(position)
+        assign_fields(position, data, POSITION_FIELDS)
+        save_validated(position)
         b, a = audit.diff(before, audit.snapshot(position))
         audit.record(actor, "people.position.update", position, before=b, after=a)
     return position
@@ -184,7 +165,7 @@ def save_job_description(
             directive,
             purpose,
         )
-        _save_validated(jd)
+        save_validated(jd)
         jd.substitutes.set(substitutes or [])
         jd.substituted_by.set(substituted_by or [])
         jd.duties.all().delete()
@@ -253,10 +234,10 @@ def create_person(actor: Actor, **data: Any) -> Person:
     """Add a person to the organisation."""
     require(actor, "people.add_person")
     person = Person()
-    _assign(person, data, PERSON_FIELDS)
+    assign_fields(person, data, PERSON_FIELDS)
     with transaction.atomic():
         _check_person(person)
-        _save_validated(person)
+        save_validated(person)
         audit.record(
             actor,
             "people.person.create",
@@ -274,9 +255,9 @@ def update_person(actor: Actor, person: Person, **data: Any) -> Person:
         person = Person.objects.select_for_update().get(pk=person.pk)
         before = audit.snapshot(person, _logged_person_fields())
         old_code = person.personal_code
-        _assign(person, data, PERSON_FIELDS)
+        assign_fields(person, data, PERSON_FIELDS)
         _check_person(person)
-        _save_validated(person)
+        save_validated(person)
         b, a = audit.diff(before, audit.snapshot(person, _logged_person_fields()))
         if person.personal_code != old_code:
             b["personal_code"], a["personal_code"] = "•", "changed"

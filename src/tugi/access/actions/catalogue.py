@@ -9,12 +9,13 @@ nothing is saved), and writes the change with its audit event in one transaction
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tugi.access.models import Entitlement, Role, TargetSystem
 from tugi.core import audit
 from tugi.core.permissions import Actor, require
+from tugi.core.validation import assign_fields, save_validated
 from tugi.people.models import Duty, Person
 
 SYSTEM_FIELDS = [
@@ -45,37 +46,6 @@ ROLE_FIELDS = [
 ]
 
 
-def _assign(obj: models.Model, data: dict[str, Any], allowed: list[str]) -> None:
-    unknown = set(data) - set(allowed)
-    if unknown:
-        raise ValidationError({name: _("This field cannot be set here.") for name in unknown})
-    for name, value in data.items():
-        setattr(obj, name, value)
-
-
-def _save_validated(obj: models.Model, errors: dict[str, str] | None = None) -> None:
-    """full_clean, then save; a uniqueness race the check missed still becomes a clear error.
-
-    `errors` are the action's own findings: raised together with full_clean's, so one attempt
-    names every bad field (the action's message wins where both speak of a field).
-    """
-    found: dict[str, list[str]] = {}
-    try:
-        obj.full_clean()
-    except ValidationError as exc:
-        found = exc.message_dict
-    found.update({field: [message] for field, message in (errors or {}).items()})
-    if found:
-        raise ValidationError(found)
-    try:
-        with transaction.atomic():
-            obj.save()
-    except IntegrityError as exc:
-        raise ValidationError(
-            _("This conflicts with an existing record: %(error)s") % {"error": exc}
-        ) from exc
-
-
 # --- target systems ----------------------------------------------------------------------------
 
 
@@ -93,9 +63,9 @@ def create_system(actor: Actor, **data: Any) -> TargetSystem:
     """Add a target system (an own information system or an external register) to the catalogue."""
     require(actor, "access.add_targetsystem")
     system = TargetSystem()
-    _assign(system, data, SYSTEM_FIELDS)
+    assign_fields(system, data, SYSTEM_FIELDS)
     with transaction.atomic():
-        _save_validated(system, _check_system(system))
+        save_validated(system, _check_system(system))
         audit.record(actor, "access.system.create", system, after=audit.snapshot(system))
     return system
 
@@ -106,8 +76,8 @@ def update_system(actor: Actor, system: TargetSystem, **data: Any) -> TargetSyst
     with transaction.atomic():
         system = TargetSystem.objects.select_for_update().get(pk=system.pk)
         before = audit.snapshot(system)
-        _assign(system, data, SYSTEM_FIELDS)
-        _save_validated(system, _check_system(system))
+        assign_fields(system, data, SYSTEM_FIELDS)
+        save_validated(system, _check_system(system))
         b, a = audit.diff(before, audit.snapshot(system))
         if b or a:
             audit.record(actor, "access.system.update", system, before=b, after=a)
@@ -147,9 +117,9 @@ def create_role(actor: Actor, **data: Any) -> Role:
     """Add a role to a target system, with its sensitivity and granting rules."""
     require(actor, "access.add_role")
     role = Role()
-    _assign(role, data, ROLE_FIELDS)
+    assign_fields(role, data, ROLE_FIELDS)
     with transaction.atomic():
-        _save_validated(role, _check_role(role))
+        save_validated(role, _check_role(role))
         audit.record(actor, "access.role.create", role, after=audit.snapshot(role))
     return role
 
@@ -161,8 +131,8 @@ def update_role(actor: Actor, role: Role, **data: Any) -> Role:
         role = Role.objects.select_for_update().get(pk=role.pk)
         before = audit.snapshot(role)
         old_system_id = role.system_id
-        _assign(role, data, ROLE_FIELDS)
-        _save_validated(role, _check_role(role, old_system_id=old_system_id))
+        assign_fields(role, data, ROLE_FIELDS)
+        save_validated(role, _check_role(role, old_system_id=old_system_id))
         b, a = audit.diff(before, audit.snapshot(role))
         if b or a:
             audit.record(actor, "access.role.update", role, before=b, after=a)
@@ -193,7 +163,7 @@ def add_entitlement(actor: Actor, duty: Duty, role: Role) -> Entitlement:
         raise ValidationError(errors)
     entitlement = Entitlement(duty=duty, role=role)
     with transaction.atomic():
-        _save_validated(entitlement)
+        save_validated(entitlement)
         audit.record(
             actor,
             "access.entitlement.add",
