@@ -162,7 +162,7 @@ def is_requester(actor: Actor, case: Case) -> bool:
     return Person.objects.filter(pk=case.requester_id, user_id=actor.pk).exists()
 
 
-def _escalated_to(actor: Actor, case: Case, *, open_only: bool) -> bool:
+def escalated_to(actor: Actor, case: Case, *, open_only: bool = False) -> bool:
     """Whether the case is escalated to a specialist group the user belongs to."""
     if actor is None or not actor.is_authenticated:
         return False
@@ -180,7 +180,7 @@ def can_view(actor: Actor, case: Case) -> bool:
         return False
     if actor.has_perm("desk.work_case") or is_requester(actor, case):
         return True
-    return actor.has_perm("desk.view_case") and _escalated_to(actor, case, open_only=False)
+    return actor.has_perm("desk.view_case") and escalated_to(actor, case)
 
 
 def require_view(actor: Actor, case: Case) -> None:
@@ -195,7 +195,7 @@ def can_note(actor: Actor, case: Case) -> bool:
         return False
     if actor.has_perm("desk.work_case"):
         return True
-    return actor.has_perm("desk.note_case") and _escalated_to(actor, case, open_only=True)
+    return actor.has_perm("desk.note_case") and escalated_to(actor, case, open_only=True)
 
 
 def _require_note(actor: Actor, case: Case) -> None:
@@ -1579,13 +1579,19 @@ def make_rating_token(case: Case) -> str:
     return signing.dumps({"case": case.pk}, salt=RATING_SALT)
 
 
-def check_rating_token(token: str, case: Case) -> bool:
-    """Whether the token was made for this case and is less than 30 days old."""
+def rating_token_case_id(token: str) -> int | None:
+    """The id of the case a rating token was made for, if it is genuine and under 30 days old."""
     try:
         data = signing.loads(token, salt=RATING_SALT, max_age=datetime.timedelta(days=RATING_DAYS))
     except signing.BadSignature:  # also an expired one
-        return False
-    return isinstance(data, dict) and data.get("case") == case.pk
+        return None
+    case_id = data.get("case") if isinstance(data, dict) else None
+    return case_id if isinstance(case_id, int) else None
+
+
+def check_rating_token(token: str, case: Case) -> bool:
+    """Whether the token was made for this case and is less than 30 days old."""
+    return rating_token_case_id(token) == case.pk
 
 
 def rate(

@@ -19,7 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, Permission, User
-from django.core import signing
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -424,18 +423,8 @@ def my_cases_page(person: Person, cursor: str = "") -> KeysetPage[Case]:
 
 def case_for_rating_token(token: str) -> Case | None:
     """The case a one-click rating link was made for, if the link is genuine and not expired."""
-    try:
-        data = signing.loads(
-            token, salt=actions.RATING_SALT, max_age=datetime.timedelta(days=actions.RATING_DAYS)
-        )
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("case"), int):
-        return None
-    case = Case.objects.filter(pk=data["case"]).first()
-    if case is None or not actions.check_rating_token(token, case):
-        return None
-    return case
+    case_id = actions.rating_token_case_id(token)
+    return Case.objects.filter(pk=case_id).first() if case_id is not None else None
 
 
 # --- one case -----------------------------------------------------------------------------------
@@ -457,15 +446,6 @@ def case_for_page(pk: int) -> Case | None:
         .filter(pk=pk)
         .first()
     )
-
-
-def escalated_to(user: Any, case: Case) -> bool:
-    """Whether the case is escalated to a specialist group the user is a member of."""
-    if not user.is_authenticated:
-        return False
-    return Escalation.objects.filter(
-        case_id=case.pk, kind=Escalation.Kind.SPECIALISTS, queue__members=user
-    ).exists()
 
 
 def messages_of(case: Case, *, public_only: bool) -> list[Message]:

@@ -20,7 +20,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from tugi.desk import queries
+from tugi.desk import actions
 from tugi.desk.models import Case
 
 View = Callable[..., HttpResponse]
@@ -67,7 +67,7 @@ def desk_side(user: Any, case: Case) -> bool:
         return False
     if user.has_perm("desk.work_case"):
         return True
-    return user.has_perm("desk.view_case") and queries.escalated_to(user, case)
+    return user.has_perm("desk.view_case") and actions.escalated_to(user, case)
 
 
 # --- times in words -----------------------------------------------------------------------------
