@@ -85,6 +85,19 @@ def test_org_unit_filter_takes_the_subtree(client_for, desk_user, org):
 
 
 @pytest.mark.django_db
+def test_org_unit_filter_with_a_search(client_for, desk_user, org):
+    tamm = PersonFactory(last_name="Tamm", org_unit=org.unit)
+    PersonFactory(last_name="Tamm")  # elsewhere
+    PersonFactory(last_name="Saar", org_unit=org.unit)
+    client = client_for(desk_user)
+    assert ids(client.get(PEOPLE, {"org_unit": org.department.pk, "q": "tamm"})) == [tamm.pk]
+    # The agency is the root of its tree: filtering by it is everyone in that tree.
+    in_agency = Person.objects.filter(org_unit__path__startswith=org.agency.path)
+    found = ids(client.get(PEOPLE, {"org_unit": org.agency.pk, "page_size": 200}))
+    assert set(found) == set(in_agency.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
 def test_status_and_position_filters(client_for, desk_user, org):
     active = PersonFactory(org_unit=org.unit, position=org.unit_position)
     on_leave = PersonFactory(org_unit=org.unit, status=Person.Status.ON_LEAVE)

@@ -137,6 +137,18 @@ def test_filter_by_unit_includes_its_subtree(client, desk_user):
     assert rows_of(client.get(LIST, {"org_unit": unit.pk})) == [in_unit]
 
 
+def test_search_within_a_unit_or_a_position(client, desk_user):
+    department = OrgUnitFactory()
+    unit = OrgUnitFactory(parent=department)
+    position = PositionFactory(org_unit=unit)
+    tamm = PersonFactory(org_unit=unit, last_name="Tamm", position=position)
+    PersonFactory(org_unit=unit, last_name="Saar", position=position)
+    PersonFactory(org_unit=OrgUnitFactory(), last_name="Tamm")
+    client.force_login(desk_user)
+    assert rows_of(client.get(LIST, {"org_unit": department.pk, "q": "tamm"})) == [tamm]
+    assert rows_of(client.get(LIST, {"position": position.pk, "q": "tamm"})) == [tamm]
+
+
 def test_filter_by_status_and_position(client, desk_user):
     position = PositionFactory()
     holder = PersonFactory(org_unit=position.org_unit, position=position, last_name="A")

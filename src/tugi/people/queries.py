@@ -27,8 +27,8 @@ PERSON_ORDER = ("last_name", "first_name", "id")
 # More words than this in a search box is not a name; the rest are ignored to bound the query.
 MAX_SEARCH_TERMS = 5
 PERSONAL_CODE_RE = re.compile(r"^\d{11}$")
-# The shortest word the trigram index on search_text (PostgreSQL) can narrow a search by.
-TRIGRAM = 3
+# The shortest word that the trigram index on search_text (PostgreSQL) can narrow a search by.
+MIN_TRIGRAM_TERM = 3
 
 M = TypeVar("M", bound=Model)
 User = UserModel | AnonymousUser
@@ -256,7 +256,7 @@ def person_page(user: User, filters: PersonFilters, cursor: str = "") -> KeysetP
     """
     qs = search_persons(user, filters)
     sort_matches = connections[qs.db].vendor == "postgresql" and any(
-        len(term) >= TRIGRAM for term in _search_terms(user, filters)
+        len(term) >= MIN_TRIGRAM_TERM for term in _search_terms(user, filters)
     )
     return keyset_page(qs, cursor, sort_matches=sort_matches)
 

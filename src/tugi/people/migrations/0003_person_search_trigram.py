@@ -1,9 +1,9 @@
 """A trigram index on the folded search text, so that substring search uses an index (PostgreSQL).
 
 The person list searches with `search_text LIKE '%term%'`, which no B-tree can serve. On
-PostgreSQL a GIN index with `gin_trgm_ops` can: it needs the `pg_trgm` extension, which a
-superuser (or a database owner, where the extension is allowed for them) creates. On SQLite
-there is no such index and this migration does nothing.
+PostgreSQL a GIN index with `gin_trgm_ops` can. It needs the `pg_trgm` extension, which is
+trusted: a superuser or a user with CREATE on the database (its owner) can create it; otherwise a
+superuser creates it beforehand (docs/operations.md). On SQLite this migration does nothing.
 
 Going back drops the index but keeps the extension: something else may use it by then.
 """
