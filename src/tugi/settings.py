@@ -132,6 +132,7 @@ SESSION_COOKIE_AGE = 8 * 3600  # one working day
 LANGUAGE_CODE = "et"
 LANGUAGES = [("et", "Eesti"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["tugi.formats"]
 TIME_ZONE = "Europe/Tallinn"
 USE_I18N = True
 USE_TZ = True

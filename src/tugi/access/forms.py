@@ -16,7 +16,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from tugi.access.actions.requests import ItemData
 from tugi.access.models import AccessRequest, AccessRequestItem, Finding, Grant, Role, TargetSystem
@@ -85,9 +85,9 @@ class HoldersAtForm(forms.Form):
     """ "Who had the role at …": a moment, now when empty."""
 
     at = _datetime_field(
-        _lazy("Date and time"),
+        gettext_lazy("Date and time"),
         required=False,
-        help_text=_lazy("Leave empty for now. A date alone means the start of that day."),
+        help_text=gettext_lazy("Leave empty for now. A date alone means the start of that day."),
     )
 
     def moment(self) -> datetime.datetime:
@@ -102,40 +102,40 @@ class HoldersAtForm(forms.Form):
 class EndGrantForm(forms.Form):
     """End a grant now or at a later moment, saying why."""
 
-    reason = forms.CharField(label=_lazy("Why does it end?"), max_length=300)
+    reason = forms.CharField(label=gettext_lazy("Why does it end?"), max_length=300)
     at = _datetime_field(
-        _lazy("End at"), required=False, help_text=_lazy("Leave empty to end it now.")
+        gettext_lazy("End at"), required=False, help_text=gettext_lazy("Leave empty to end it now.")
     )
 
 
 class SuspendGrantForm(forms.Form):
     """Suspend a grant for a period (or until resumed), saying why."""
 
-    reason = forms.CharField(label=_lazy("Why is it suspended?"), max_length=300)
+    reason = forms.CharField(label=gettext_lazy("Why is it suspended?"), max_length=300)
     starts_at = _datetime_field(
-        _lazy("Suspended from"), required=False, help_text=_lazy("Leave empty to start now.")
+        gettext_lazy("Suspended from"), required=False, help_text=gettext_lazy("Leave empty to start now.")
     )
     ends_at = _datetime_field(
-        _lazy("Resumed at"),
+        gettext_lazy("Resumed at"),
         required=False,
-        help_text=_lazy("Leave empty to keep it suspended until someone resumes it."),
+        help_text=gettext_lazy("Leave empty to keep it suspended until someone resumes it."),
     )
 
 
 class ReasonForm(forms.Form):
     """A reason, for resuming a grant or closing an account."""
 
-    reason = forms.CharField(label=_lazy("Reason"), max_length=300)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
 
 
 class UsernameForm(forms.Form):
     """The account's name in the target system, when fulfilling opens an account."""
 
     username = forms.CharField(
-        label=_lazy("Username in the system"),
+        label=gettext_lazy("Username in the system"),
         max_length=150,
         required=False,
-        help_text=_lazy("Needed only when a new account is opened."),
+        help_text=gettext_lazy("Needed only when a new account is opened."),
     )
 
 
@@ -146,7 +146,7 @@ class PersonChoiceForm(forms.Form):
     """The desk files on someone's behalf: whose access is to change."""
 
     email = PersonByEmailField(
-        label=_lazy("Whose access"), help_text=_lazy("The person's e-mail address.")
+        label=gettext_lazy("Whose access"), help_text=gettext_lazy("The person's e-mail address.")
     )
 
 
@@ -154,9 +154,9 @@ class RequestForm(forms.Form):
     """The request as a whole: why the access is needed."""
 
     justification = forms.CharField(
-        label=_lazy("Justification"),
+        label=gettext_lazy("Justification"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_lazy("Why the access is needed: the task, the case or the directive."),
+        help_text=gettext_lazy("Why the access is needed: the task, the case or the directive."),
         max_length=4000,
     )
 
@@ -183,33 +183,33 @@ def role_choice_groups(choices: Sequence[RoleChoice], *, own: bool) -> list[tupl
 class RequestItemForm(forms.Form):
     """One change asked for. Which fields count depends on the kind (the page hides the rest)."""
 
-    kind = forms.ChoiceField(label=_lazy("Change"), choices=Kind.choices, initial=Kind.GRANT_ROLE)
-    role = forms.ChoiceField(label=_lazy("Role"), required=False, widget=FastSelect)
+    kind = forms.ChoiceField(label=gettext_lazy("Change"), choices=Kind.choices, initial=Kind.GRANT_ROLE)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), required=False, widget=FastSelect)
     system = forms.ModelChoiceField(
-        label=_lazy("System"),
+        label=gettext_lazy("System"),
         queryset=TargetSystem.objects.filter(active=True).order_by("name"),
         required=False,
         widget=FastSelect,
-        empty_label=_lazy("Choose a system"),
+        empty_label=gettext_lazy("Choose a system"),
     )
-    grant = forms.ChoiceField(label=_lazy("Existing grant"), required=False, widget=FastSelect)
+    grant = forms.ChoiceField(label=gettext_lazy("Existing grant"), required=False, widget=FastSelect)
     valid_from = forms.DateField(
-        label=_lazy("From"),
+        label=gettext_lazy("From"),
         required=False,
         widget=DateInput(),
-        help_text=_lazy("Leave empty (or today) to start when the desk fulfils it."),
+        help_text=gettext_lazy("Leave empty (or today) to start when the desk fulfils it."),
     )
     valid_to = forms.DateField(
-        label=_lazy("Until (inclusive)"),
+        label=gettext_lazy("Until (inclusive)"),
         required=False,
         widget=DateInput(),
-        help_text=_lazy("The access ends at the end of this day."),
+        help_text=gettext_lazy("The access ends at the end of this day."),
     )
     sod_exception_until = forms.DateField(
-        label=_lazy("Exception to the conflict until"),
+        label=gettext_lazy("Exception to the conflict until"),
         required=False,
         widget=DateInput(),
-        help_text=_lazy(
+        help_text=gettext_lazy(
             "Ask for a time-limited exception to the segregation-of-duties rule; the system "
             "owner decides on it."
         ),
@@ -359,11 +359,11 @@ class DecisionForm(forms.Form):
         choices=[(d, d) for d in DECISIONS], widget=forms.HiddenInput, required=True
     )
     comment = forms.CharField(
-        label=_lazy("Comment"),
+        label=gettext_lazy("Comment"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        help_text=_lazy(
+        help_text=gettext_lazy(
             "Required when you return the request (what should change) or reject it (why)."
         ),
     )
@@ -371,7 +371,7 @@ class DecisionForm(forms.Form):
 
 class CancelRequestForm(forms.Form):
     reason = forms.CharField(
-        label=_lazy("Why do you withdraw it?"), required=False, max_length=2000
+        label=gettext_lazy("Why do you withdraw it?"), required=False, max_length=2000
     )
 
 
@@ -379,14 +379,14 @@ class RequestListForm(forms.Form):
     """The request list's filters: whose requests and in what state."""
 
     scope = forms.ChoiceField(
-        label=_lazy("Whose"),
+        label=gettext_lazy("Whose"),
         required=False,
-        choices=[("", _lazy("Mine (filed by me or for me)")), ("all", _lazy("Everyone's"))],
+        choices=[("", gettext_lazy("Mine (filed by me or for me)")), ("all", gettext_lazy("Everyone's"))],
     )
     state = forms.ChoiceField(
-        label=_lazy("State"),
+        label=gettext_lazy("State"),
         required=False,
-        choices=[("", _lazy("Any state")), *AccessRequest.State.choices],
+        choices=[("", gettext_lazy("Any state")), *AccessRequest.State.choices],
     )
 
 
@@ -397,11 +397,11 @@ class FindingFilterForm(forms.Form):
     """The compliance page's filters (GET; a bad value just drops that filter)."""
 
     kind = forms.ChoiceField(
-        label=_lazy("Kind"),
+        label=gettext_lazy("Kind"),
         required=False,
-        choices=[("", _lazy("Every kind")), *Finding.Kind.choices],
+        choices=[("", gettext_lazy("Every kind")), *Finding.Kind.choices],
     )
-    org_unit = IdChoiceField(label=_lazy("Org unit"))
+    org_unit = IdChoiceField(label=gettext_lazy("Org unit"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
