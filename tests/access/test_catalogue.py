@@ -232,3 +232,47 @@ def test_remove_entitlement_deletes_it_and_keeps_what_it_was_in_the_log(admin_us
     assert event.object_type == "access.entitlement" and event.object_id == str(pk)
     assert event.before["duty_id"] == duty_id and event.before["role_id"] == role_id
     assert verify_chain().ok
+
+
+def test_editing_a_job_description_keeps_the_roles_its_duties_justify(admin_user):
+    """Duties are updated in place: a reworded duty keeps its entitlements; dropping one that
+    still justifies a role is refused by name and nothing changes."""
+    from tests.access.factories import RoleFactory
+    from tests.factories import PositionFactory
+    from tugi.access.models import Entitlement
+    from tugi.people.actions import save_job_description
+
+    position = PositionFactory()
+    jd = save_job_description(
+        admin_user,
+        position=position,
+        valid_from=datetime.date(2025, 1, 1),
+        duties=[{"description": "Menetleb pensionitaotlusi"}, {"description": "Nõustab"}],
+    )
+    first = jd.duties.get(order=0)
+    Entitlement.objects.create(duty=first, role=RoleFactory())
+
+    save_job_description(
+        admin_user,
+        jd,
+        position=position,
+        valid_from=jd.valid_from,
+        duties=[
+            {"description": "Menetleb pensionitaotlusi ja -otsuseid"},
+            {"description": "Nõustab"},
+        ],
+    )
+    first.refresh_from_db()
+    assert first.description == "Menetleb pensionitaotlusi ja -otsuseid"
+    assert Entitlement.objects.filter(duty=first).count() == 1
+
+    with pytest.raises(ValidationError, match="cannot be removed") as exc:
+        save_job_description(
+            admin_user,
+            jd,
+            position=position,
+            valid_from=jd.valid_from,
+            duties=[{"description": "Nõustab"}],
+        )
+    assert "duties" in exc.value.message_dict
+    assert jd.duties.count() == 2 and Entitlement.objects.filter(duty=first).exists()

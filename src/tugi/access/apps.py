@@ -8,3 +8,8 @@ class AccessConfig(AppConfig):
     name = "tugi.access"
     label = "access"
     verbose_name = _("Access governance")
+
+    def ready(self) -> None:
+        from tugi.access import notify
+
+        notify.connect()

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tugi.access.actions.requests import ItemData
+from tugi.access.actions.catalogue import ROLE_FIELDS, SYSTEM_FIELDS
 from tugi.access.models import AccessRequest, AccessRequestItem, Finding, Grant, Role, TargetSystem
 from tugi.access.page_queries import RoleChoice
 from tugi.people.forms import (
@@ -29,7 +30,7 @@ from tugi.people.forms import (
     PersonByEmailField,
     add_action_errors,
 )
-from tugi.people.models import OrgUnit
+from tugi.people.models import Duty, OrgUnit, Position
 
 __all__ = ["add_action_errors"]
 
@@ -94,6 +95,130 @@ class HoldersAtForm(forms.Form):
         if self.is_valid() and self.cleaned_data.get("at"):
             return self.cleaned_data["at"]
         return timezone.now()
+
+
+class SystemForm(forms.ModelForm):
+    """Create or edit a target system; `create_system` / `update_system` validate and save."""
+
+    owner = PersonByEmailField(
+        label=gettext_lazy("System owner"),
+        required=False,
+        help_text=gettext_lazy("The owner's e-mail address; approves the sensitive roles."),
+    )
+
+    class Meta:
+        model = TargetSystem
+        fields = SYSTEM_FIELDS
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "application_requirements": forms.Textarea(attrs={"rows": 3}),
+        }
+        error_messages = {"code": {"unique": gettext_lazy("Another system already has this code.")}}
+
+
+class RoleForm(forms.ModelForm):
+    """Create or edit a role of a system (the system comes from the page, not the form)."""
+
+    class Meta:
+        model = Role
+        fields = [f for f in ROLE_FIELDS if f != "system"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+def find_position(text: str) -> tuple[Position | None, str]:
+    """The position typed as a code (exact) or a title (unique match); else None and why."""
+    text = text.strip()
+    found = Position.objects.filter(code__iexact=text).first()
+    if found is not None:
+        return found, ""
+    matches = list(Position.objects.filter(title__icontains=text).order_by("code")[:6])
+    if len(matches) == 1:
+        return matches[0], ""
+    if not matches:
+        return None, _("No position has this code or title.")
+    codes = ", ".join(p.code for p in matches[:5])
+    return None, _("Several positions match; type one of the codes: %(codes)s") % {"codes": codes}
+
+
+class DutyChoiceField(forms.ModelChoiceField):
+    widget = FastSelect
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.order}. {obj.description}" if obj.order else str(obj.description)
+
+
+class EntitlementForm(forms.Form):
+    """"Justified by duty": a position (code or title), then a duty of its current job
+    description. With only the position filled in, the form offers that position's duties."""
+
+    position = forms.CharField(
+        label=gettext_lazy("Position"),
+        max_length=200,
+        help_text=gettext_lazy("The position's code or title."),
+    )
+    duty = DutyChoiceField(
+        label=gettext_lazy("Duty in the job description in force"),
+        queryset=Duty.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Choose a duty"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.position_obj: Position | None = None
+        text = (self.data.get(self.add_prefix("position")) or "") if self.is_bound else ""
+        if text.strip():
+            self.position_obj, self.position_error = find_position(text)
+            if self.position_obj is not None:
+                current = self.position_obj.current_job_description()
+                if current is not None:
+                    self.fields["duty"].queryset = current.duties.order_by("order", "id")  # type: ignore[attr-defined]
+
+    @property
+    def has_duties(self) -> bool:
+        return self.fields["duty"].queryset.exists()  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.position_obj is None and data.get("position"):
+            self.add_error("position", self.position_error)
+        elif self.position_obj is not None and not self.has_duties:
+            self.add_error(
+                "position",
+                _("%(position)s has no job description in force, or it lists no duties.")
+                % {"position": self.position_obj.title},
+            )
+        return data
+
+
+class RoleChoiceField(forms.ModelChoiceField):
+    widget = FastSelect
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "queryset",
+            Role.objects.filter(active=True)
+            .select_related("system")
+            .order_by("system__name", "name", "id"),
+        )
+        kwargs.setdefault("empty_label", gettext_lazy("Choose a role"))
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.system.name}: {obj.name} ({obj.code})"
+
+
+class SodRuleForm(forms.Form):
+    """A new segregation-of-duties rule: two roles one person must not hold together."""
+
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    role_a = RoleChoiceField(label=gettext_lazy("First role"))
+    role_b = RoleChoiceField(label=gettext_lazy("Second role"))
+    description = forms.CharField(
+        label=gettext_lazy("Why they conflict"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
 # --- grants and accounts -------------------------------------------------------------------------

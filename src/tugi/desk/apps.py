@@ -8,3 +8,8 @@ class DeskConfig(AppConfig):
     name = "tugi.desk"
     label = "desk"
     verbose_name = _("Service desk")
+
+    def ready(self) -> None:
+        from tugi.desk import notify
+
+        notify.connect()

@@ -11,24 +11,25 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import HUEY, db_periodic_task
 
 from tugi.core import audit
-from tugi.desk import sla
+from tugi.desk import actions, notify, sla
 from tugi.desk.mail import tasks as mail_tasks
 from tugi.desk.models import Case
 
 log = logging.getLogger(__name__)
 
 # The Huey consumer imports only `<app>.tasks`; importing the mail tasks here registers them too
-# (sending with retries, polling the mailbox).
-__all__ = ["check_sla", "mail_tasks", "run_sla_check"]
+# (sending with retries, polling the mailbox); likewise the notices' sending task.
+__all__ = ["auto_close_resolved", "check_sla", "mail_tasks", "notify", "run_sla_check"]
 
 # Cases marked per transaction: keeps a catch-up after downtime from holding the write lock long.
 BATCH_SIZE = 500
@@ -94,3 +95,34 @@ def run_sla_check(now: dt.datetime) -> SlaCheckResult:
 def check_sla() -> None:
     """Every minute: warn before SLA targets fall due and record breaches."""
     run_sla_check(timezone.now())
+
+
+def run_auto_close(now: dt.datetime) -> int:
+    """Close the cases resolved more than `auto_close_days()` before `now`; how many."""
+    closed = actions.close_resolved_before(now - dt.timedelta(days=actions.auto_close_days()))
+    if closed:
+        log.info("auto-close: %d resolved cases closed", closed)
+    return closed
+
+
+def local_crontab(**fields: str) -> Callable[[dt.datetime], bool]:
+    """A `crontab` read in settings.TIME_ZONE (Europe/Tallinn) rather than in UTC.
+
+    Huey (utc=True, its default and ours) hands periodic tests a naive UTC time; a plain crontab
+    would then fire at 03:00 UTC, which is 05:00 or 06:00 in Tallinn.
+    """
+    matches = crontab(**fields)
+
+    def validate(timestamp: dt.datetime) -> bool:
+        if HUEY.utc and timezone.is_naive(timestamp):
+            local = timezone.localtime(timestamp.replace(tzinfo=dt.UTC))
+            timestamp = timezone.make_naive(local)
+        return bool(matches(timestamp))
+
+    return validate
+
+
+@db_periodic_task(local_crontab(hour="3", minute="0"))
+def auto_close_resolved() -> None:
+    """Daily at 03:00: close the cases resolved longer ago than TUGI_DESK_AUTO_CLOSE_DAYS."""
+    run_auto_close(timezone.now())

@@ -168,16 +168,7 @@ def save_job_description(
         save_validated(jd)
         jd.substitutes.set(substitutes or [])
         jd.substituted_by.set(substituted_by or [])
-        jd.duties.all().delete()
-        Duty.objects.bulk_create(
-            Duty(
-                job_description=jd,
-                order=i,
-                description=d["description"].strip(),
-                expected_result=d.get("expected_result", "").strip(),
-            )
-            for i, d in enumerate(x for x in duties if x.get("description", "").strip())
-        )
+        _replace_duties(jd, [d for d in duties if d.get("description", "").strip()])
         audit.record(
             actor,
             "people.job_description.update" if before else "people.job_description.create",
@@ -186,6 +177,53 @@ def save_job_description(
             after=_job_description_snapshot(jd),
         )
     return jd
+
+
+def _duty_references(duty: Duty) -> list[str]:
+    """What still points at a duty (the roles it justifies, grants made on it), by kind."""
+    return [
+        str(rel.related_model._meta.verbose_name_plural)
+        for rel in Duty._meta.related_objects
+        if rel.related_model._default_manager.filter(**{rel.field.name: duty}).exists()
+    ]
+
+
+def _replace_duties(jd: JobDescription, duties: list[dict[str, str]]) -> None:
+    """Update the duties in place so that the roles they justify stay linked to them.
+
+    A new duty takes over the existing duty with the same text, else the next unclaimed one in
+    order (a reworded duty). A dropped duty that still justifies roles or grants is refused by
+    name: removing it would silently take away the basis of people's access.
+    """
+    existing = list(jd.duties.order_by("order", "id"))
+    texts = [d["description"].strip() for d in duties]
+    claimed: dict[int, Duty] = {}
+    for i, text in enumerate(texts):
+        same = next(
+            (d for d in existing if d.description == text and d not in claimed.values()), None
+        )
+        if same is not None:
+            claimed[i] = same
+    unclaimed = iter([d for d in existing if d not in claimed.values()])
+    for i, data in enumerate(duties):
+        duty = claimed.get(i) or next(unclaimed, None) or Duty(job_description=jd)
+        duty.order, duty.description = i, texts[i]
+        duty.expected_result = data.get("expected_result", "").strip()
+        duty.save()
+        claimed[i] = duty
+    kept = {d.pk for d in claimed.values()}
+    for duty in (d for d in existing if d.pk not in kept):
+        if refs := _duty_references(duty):
+            raise ValidationError(
+                {
+                    "duties": _(
+                        "The duty “%(duty)s” cannot be removed: %(refs)s still refer to it. "
+                        "Keep the duty, or move those to another duty first."
+                    )
+                    % {"duty": duty.description[:80], "refs": ", ".join(refs)}
+                }
+            )
+        duty.delete()
 
 
 # --- persons ----------------------------------------------------------------------------------
