@@ -20,9 +20,30 @@ urlpatterns = [
     path("accounts/<int:pk>/close/", views.account_close, name="account_close"),
     # The catalogue.
     path("catalogue/", views.system_list, name="system_list"),
+    path("catalogue/new/", views.system_create, name="system_create"),
     path("catalogue/<int:pk>/", views.system_detail, name="system_detail"),
+    path("catalogue/<int:pk>/edit/", views.system_edit, name="system_edit"),
+    path("catalogue/<int:system_pk>/roles/new/", views.role_create, name="role_create"),
     path("catalogue/roles/<int:pk>/", views.role_detail, name="role_detail"),
+    path("catalogue/roles/<int:pk>/edit/", views.role_edit, name="role_edit"),
+    path(
+        "catalogue/roles/<int:pk>/entitlements/add/",
+        views.entitlement_add,
+        name="entitlement_add",
+    ),
+    path(
+        "catalogue/entitlements/<int:pk>/remove/",
+        views.entitlement_remove,
+        name="entitlement_remove",
+    ),
+    path("catalogue/sod-rules/", views.sod_rule_list, name="sod_rule_list"),
+    path("catalogue/sod-rules/new/", views.sod_rule_create, name="sod_rule_create"),
     path("catalogue/sod-rules/<int:pk>/", views.sod_rule_detail, name="sod_rule_detail"),
+    path(
+        "catalogue/sod-rules/<int:pk>/active/",
+        views.sod_rule_set_active,
+        name="sod_rule_set_active",
+    ),
     # Requests, approvals, fulfilment.
     path("requests/", views.my_requests, name="my_requests"),
     path("requests/new/", views.request_create, name="request_create"),

@@ -1,6 +1,20 @@
 """Pages of the access app, one module per area (see each module)."""
 
-from tugi.access.views.catalogue import role_detail, sod_rule_detail, system_detail, system_list
+from tugi.access.views.catalogue import (
+    entitlement_add,
+    entitlement_remove,
+    role_create,
+    role_detail,
+    role_edit,
+    sod_rule_create,
+    sod_rule_detail,
+    sod_rule_list,
+    sod_rule_set_active,
+    system_create,
+    system_detail,
+    system_edit,
+    system_list,
+)
 from tugi.access.views.compliance import compliance, compliance_evaluate
 from tugi.access.views.person_access import explain, grant_entitled, my_access, person_access
 from tugi.access.views.records import (
@@ -24,6 +38,15 @@ from tugi.access.views.requests import (
 )
 
 __all__ = [
+    "system_edit",
+    "system_create",
+    "sod_rule_set_active",
+    "sod_rule_list",
+    "sod_rule_create",
+    "role_edit",
+    "role_create",
+    "entitlement_remove",
+    "entitlement_add",
     "account_close",
     "account_detail",
     "approvals",

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -163,9 +164,7 @@ def role_create(request: HttpRequest, system_pk: int) -> HttpResponse:
     form = RoleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            role = catalogue_actions.create_role(
-                request.user, system=system, **form.cleaned_data
-            )
+            role = catalogue_actions.create_role(request.user, system=system, **form.cleaned_data)
         except ValidationError as exc:
             add_action_errors(form, exc)
         else:
@@ -194,7 +193,7 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission("access.view_role", "access.add_entitlement")
 def entitlement_add(request: HttpRequest, pk: int) -> HttpResponse:
-    """"Justified by duty": find the position's duties (first button), then add the one chosen."""
+    """ "Justified by duty": find the position's duties (first button), then add the one chosen."""
     role = get_object_or_404(Role.objects.select_related("system__owner"), pk=pk)
     form = EntitlementForm(request.POST)
     if form.is_valid():
@@ -207,23 +206,15 @@ def entitlement_add(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 catalogue_actions.add_entitlement(request.user, duty, role)
             except ValidationError as exc:
-                add_action_errors(form, exc)
-                if not form.errors:
-                    form.add_error(None, exc)
+                add_action_errors(form, exc)  # "role" is not a field here: shown on top
             else:
                 messages.success(
                     request,
                     _("The duty now justifies the role: holders of %(position)s are entitled.")
                     % {"position": form.position_obj},
                 )
-                return redirect(f"{role_url(role)}#duties-heading")
+                return redirect(reverse("access:role_detail", args=[role.pk]) + "#duties-heading")
     return _role_page(request, role, form, status=400)
-
-
-def role_url(role: Role) -> str:
-    from django.urls import reverse
-
-    return reverse("access:role_detail", args=[role.pk])
 
 
 @require_POST
@@ -237,7 +228,7 @@ def entitlement_remove(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         _("The duty no longer justifies the role. Grants it justified show up as findings."),
     )
-    return redirect(f"{role_url(Role(pk=role_id))}#duties-heading")
+    return redirect(reverse("access:role_detail", args=[role_id]) + "#duties-heading")
 
 
 @permission("access.view_sodrule")

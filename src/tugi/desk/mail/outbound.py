@@ -200,6 +200,41 @@ def _recipient(message: Message) -> tuple[str, str]:
     return _requester_address(message.case)
 
 
+def is_resolution_reply(message: Message) -> bool:
+    """Whether the message is the reply that resolved its case.
+
+    `actions.resolve` saves the case as resolved and then writes the resolution as a public reply,
+    so the resolution is the case's latest reply while the case is resolved (a later reply would
+    be a newer one, and reopening changes the status).
+    """
+    case = message.case
+    if message.kind != Message.Kind.REPLY or case.status != Case.Status.RESOLVED:
+        return False
+    latest = (
+        Message.objects.filter(case_id=case.pk, kind=Message.Kind.REPLY)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return latest == message.pk
+
+
+def rating_link(case: Case) -> str:
+    """The one-click rating link (signed, valid 30 days) for the resolution mail."""
+    from django.urls import reverse
+
+    from tugi.desk.actions import make_rating_token
+
+    base = str(getattr(settings, "TUGI_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
+    return base + reverse("desk:rate_token", kwargs={"token": make_rating_token(case)})
+
+
+def _rating_line(case: Case) -> str:
+    return _("How did we do? Rate the answer with one click: %(link)s") % {
+        "link": rating_link(case)
+    }
+
+
 def build_message_mail(message: Message) -> EmailMultiAlternatives:
     """The mail for a reply or a party mail, in the case's language (no sending)."""
     case = message.case
@@ -207,11 +242,14 @@ def build_message_mail(message: Message) -> EmailMultiAlternatives:
     to = _recipient(message)
     root = escalation.thread_root if escalation is not None else case.thread_root
     with translation.override(case.language):
+        text = message.body
+        if is_resolution_reply(message):
+            text = f"{text.rstrip()}\n\n{_rating_line(case)}"
         email = _compose(
             case=case,
             to=to,
             subject=_subject(case, escalation),
-            text=message.body,
+            text=text,
             message_id=message.message_id,
             thread=threading_headers(root, _thread_messages(message), message.message_id),
             automatic=False,
