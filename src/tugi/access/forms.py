@@ -18,8 +18,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tugi.access.actions.requests import ItemData
 from tugi.access.actions.catalogue import ROLE_FIELDS, SYSTEM_FIELDS
+from tugi.access.actions.requests import ItemData
 from tugi.access.models import AccessRequest, AccessRequestItem, Finding, Grant, Role, TargetSystem
 from tugi.access.page_queries import RoleChoice
 from tugi.people.forms import (
@@ -148,7 +148,7 @@ class DutyChoiceField(forms.ModelChoiceField):
 
 
 class EntitlementForm(forms.Form):
-    """"Justified by duty": a position (code or title), then a duty of its current job
+    """Justified by duty: a position (code or title), then a duty of its current job
     description. With only the position filled in, the form offers that position's duties."""
 
     position = forms.CharField(
@@ -179,7 +179,7 @@ class EntitlementForm(forms.Form):
         return self.fields["duty"].queryset.exists()  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if self.position_obj is None and data.get("position"):
             self.add_error("position", self.position_error)
         elif self.position_obj is not None and not self.has_duties:
@@ -238,7 +238,9 @@ class SuspendGrantForm(forms.Form):
 
     reason = forms.CharField(label=gettext_lazy("Why is it suspended?"), max_length=300)
     starts_at = _datetime_field(
-        gettext_lazy("Suspended from"), required=False, help_text=gettext_lazy("Leave empty to start now.")
+        gettext_lazy("Suspended from"),
+        required=False,
+        help_text=gettext_lazy("Leave empty to start now."),
     )
     ends_at = _datetime_field(
         gettext_lazy("Resumed at"),
@@ -308,7 +310,9 @@ def role_choice_groups(choices: Sequence[RoleChoice], *, own: bool) -> list[tupl
 class RequestItemForm(forms.Form):
     """One change asked for. Which fields count depends on the kind (the page hides the rest)."""
 
-    kind = forms.ChoiceField(label=gettext_lazy("Change"), choices=Kind.choices, initial=Kind.GRANT_ROLE)
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Change"), choices=Kind.choices, initial=Kind.GRANT_ROLE
+    )
     role = forms.ChoiceField(label=gettext_lazy("Role"), required=False, widget=FastSelect)
     system = forms.ModelChoiceField(
         label=gettext_lazy("System"),
@@ -317,7 +321,9 @@ class RequestItemForm(forms.Form):
         widget=FastSelect,
         empty_label=gettext_lazy("Choose a system"),
     )
-    grant = forms.ChoiceField(label=gettext_lazy("Existing grant"), required=False, widget=FastSelect)
+    grant = forms.ChoiceField(
+        label=gettext_lazy("Existing grant"), required=False, widget=FastSelect
+    )
     valid_from = forms.DateField(
         label=gettext_lazy("From"),
         required=False,
@@ -506,7 +512,10 @@ class RequestListForm(forms.Form):
     scope = forms.ChoiceField(
         label=gettext_lazy("Whose"),
         required=False,
-        choices=[("", gettext_lazy("Mine (filed by me or for me)")), ("all", gettext_lazy("Everyone's"))],
+        choices=[
+            ("", gettext_lazy("Mine (filed by me or for me)")),
+            ("all", gettext_lazy("Everyone's")),
+        ],
     )
     state = forms.ChoiceField(
         label=gettext_lazy("State"),

@@ -113,7 +113,9 @@ def _compose(request: AccessRequest, event: str) -> tuple[str, str, list[str]] |
         if event == "rejected":
             subject = _("Access request %(number)s for %(person)s was rejected") % values
         else:
-            subject = _("Access request %(number)s for %(person)s was returned for changes") % values
+            subject = (
+                _("Access request %(number)s for %(person)s was returned for changes") % values
+            )
         lines = [subject + ".", _("See the decision and its reason:")]
         recipients = [user_email(request.requested_by)]
     else:

@@ -86,9 +86,7 @@ def case_recipients(case: Case) -> list[str]:
 
 
 def _sla_text(case: Case, kind: str) -> tuple[str, str]:
-    target = (
-        _("first response") if case.first_responded_at is None else _("resolution")
-    )
+    target = _("first response") if case.first_responded_at is None else _("resolution")
     due = case.sla_due
     due_text = formats.date_format(timezone.localtime(due), "DATETIME_FORMAT") if due else "—"
     values: dict[str, Any] = {
