@@ -21,7 +21,9 @@ def test_search_reveal_and_switch_language(page):
 
     page.click("nav >> text=Teenistujad")
     page.fill("input[name=q]", "jogi")  # typed without õ, still finds Jõgi (htmx, no reload)
-    page.wait_for_function("!document.querySelector('#person-results').innerText.includes('Maasikas')")
+    page.wait_for_function(
+        "!document.querySelector('#person-results').innerText.includes('Maasikas')"
+    )
     assert "Jõgi" in page.inner_text("#person-results")
 
     page.click("#person-results >> text=Jõgi")
