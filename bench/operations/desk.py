@@ -216,7 +216,9 @@ class MailBurst:
         if not emails:
             raise OperationError("no persons: is the scale data loaded?")
         self.staff = self.rng.sample(emails, min(len(emails), 3_000))
-        self.open_threads = self._threads(OPEN_STATUSES)
+        # Cases the desk has answered (new ones have no reply to answer yet; and the newest cases
+        # are the ones earlier runs opened through the API and mail).
+        self.open_threads = self._threads(("open", "waiting_requester"))
         self.closed_threads = self._threads(("closed",))
 
     def _threads(self, statuses: tuple[str, ...]) -> list[tuple[str, str, str, int]]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db.models import Count, F, Model, Prefetch, Q, QuerySet
+from django.db.models import Count, Model, Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -367,13 +367,15 @@ def systems_with_role_counts() -> list[TargetSystem]:
 
 
 def role_holders_page(role: Role, at: datetime.datetime, cursor: str = "") -> KeysetPage[Grant]:
-    """One page of who held the role at `at` (`holders_of`), by holder name, with each basis."""
-    qs = (
-        holders_of(role, at)
-        .select_related("basis_duty__job_description__position", "basis_item__request")
-        .annotate(holder_last=F("person__last_name"), holder_first=F("person__first_name"))
+    """One page of who held the role at `at` (`holders_of`), longest-held first, with each basis.
+
+    Ordered as the (role, valid_from) index is, not by name: sorting every holder of a role that
+    70,000 people hold costs a second; walking the index costs the page.
+    """
+    qs = holders_of(role, at).select_related(
+        "basis_duty__job_description__position", "basis_item__request"
     )
-    return keyset_page(qs, cursor, order=("holder_last", "holder_first", "id"))
+    return keyset_page(qs, cursor, order=("valid_from", "id"))
 
 
 # --- requests ---------------------------------------------------------------------------------

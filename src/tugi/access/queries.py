@@ -33,7 +33,8 @@ def holders_of(role: Role, at: datetime.datetime) -> QuerySet[Grant]:
         Grant.objects.filter(role=role)
         .filter(held_at(at))
         .select_related("person", "person__org_unit", "basis_duty", "basis_item", "acting_for")
-        .order_by("person__last_name", "person__first_name", "id")
+        # The (role, valid_from) index's order: a page never sorts all of a role's holders.
+        .order_by("valid_from", "id")
     )
 
 

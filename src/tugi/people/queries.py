@@ -7,6 +7,7 @@ related rows come with `select_related`, and per-row figures come from one aggre
 
 import base64
 import binascii
+import datetime
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -50,9 +51,16 @@ class KeysetPage(Generic[M]):
         return bool(self.next_cursor or self.prev_cursor)
 
 
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime.date):  # datetime is a date too
+        return value.isoformat()
+    raise TypeError(f"cannot put {type(value).__name__} in a cursor")
+
+
 def encode_cursor(direction: str, key: Sequence[Any]) -> str:
     """An opaque, URL-safe token for "the page after/before this row's key"."""
-    raw = json.dumps([direction, *key], separators=(",", ":"), ensure_ascii=False)
+    # Dates and times travel as ISO text; the ORM parses them back when the cursor is used.
+    raw = json.dumps([direction, *key], separators=(",", ":"), ensure_ascii=False, default=_iso)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
