@@ -587,7 +587,7 @@ def test_evaluate_person_is_four_queries_when_nothing_changes(django_assert_num_
     person, _grant = _holder()
     _holder(person=person)
     evaluate_person(person)
-    # Grants (with the person's own columns), job descriptions, SoD rules, open findings.
+    # The person with their job descriptions, SoD rules, grants, open findings.
     with django_assert_num_queries(4):
         evaluate_person(person)
 

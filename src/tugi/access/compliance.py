@@ -178,23 +178,24 @@ class _JobDescriptions(NamedTuple):
     duty_position: dict[int, int]
 
 
-def _job_descriptions(today: datetime.date, position_id: int | None = None) -> _JobDescriptions:
-    """One query over job descriptions, their duties and entitlements.
+def _job_descriptions(
+    rows: Iterable[tuple[int | None, int | None, datetime.date | None, int | None, int | None]],
+    today: datetime.date,
+) -> _JobDescriptions:
+    """Read (position, job description, in force from, duty, entitled role) rows into dicts.
 
-    Positions number thousands, not millions, so each grant is then checked against dicts
-    instead of a correlated subquery. A job description without entitlements still comes back
-    (with null duty or role): if it is the latest in force, it is the current one all the same,
-    and justifies nothing. Future versions come back too, only for their duties' positions.
+    The rows are job descriptions left-joined to their duties and entitlements, so one without
+    entitlements still comes back (with null duty or role): if it is the latest in force, it is
+    the current one all the same, and justifies nothing. Future versions come back too, only for
+    their duties' positions. Positions number thousands, not millions, so each grant is then
+    checked against dicts instead of a correlated subquery.
     """
-    rows = JobDescription.objects.order_by()
-    if position_id is not None:
-        rows = rows.filter(position_id=position_id)
     latest: dict[int, tuple[datetime.date, int]] = {}
     entitled: dict[int, set[int]] = defaultdict(set)  # job description → roles
     duty_position: dict[int, int] = {}
-    for pos_id, jd_id, valid_from, duty_id, role_id in rows.values_list(
-        "position_id", "id", "valid_from", "duties__id", "duties__entitlements__role_id"
-    ):
+    for pos_id, jd_id, valid_from, duty_id, role_id in rows:
+        if pos_id is None or jd_id is None or valid_from is None:
+            continue  # a person without a position, or a position without job descriptions
         if duty_id is not None:
             duty_position[duty_id] = pos_id
         if valid_from > today:
@@ -422,7 +423,12 @@ def _compute_all(now: datetime.datetime) -> dict[str, _Found]:
     absent = set(
         Absence.objects.order_by().filter(_absent_on(today)).values_list("person_id", flat=True)
     )
-    jds = _job_descriptions(today)
+    jds = _job_descriptions(
+        JobDescription.objects.order_by().values_list(
+            "position_id", "id", "valid_from", "duties__id", "duties__entitlements__role_id"
+        ),
+        today,
+    )
     ev = _Evaluation(jds.justified, absent, rules, excepted)
 
     position_of = dict(Person.objects.order_by().values_list("id", "position_id").iterator(_CHUNK))
@@ -497,23 +503,40 @@ def _compute_all(now: datetime.datetime) -> dict[str, _Found]:
 def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]:
     """Every finding of one person: the same rules, fed by four indexed queries.
 
-    The person's own columns (position, status, absence today) ride along on each grant row,
-    which saves a round trip; only a person without any grant needs a query of their own.
+    The person's own columns (position, status, absence today) ride along on the rows of their
+    position's job descriptions, and the grants are read with their account, role and request
+    item: few queries, each with few joins (on PostgreSQL, planning a many-way join costs more
+    than running it).
     """
     today = timezone.localdate(now)
-    absent_today = Exists(Absence.objects.filter(_absent_on(today), person_id=OuterRef("pk")))
+    person_rows = list(
+        Person.objects.order_by()
+        .filter(pk=person_id)
+        .annotate(
+            absent=Exists(Absence.objects.filter(_absent_on(today), person_id=OuterRef("pk")))
+        )
+        .values_list(
+            "status",
+            "employment_end",
+            "absent",
+            "position_id",
+            "position__job_descriptions__id",
+            "position__job_descriptions__valid_from",
+            "position__job_descriptions__duties__id",
+            "position__job_descriptions__duties__entitlements__role_id",
+        )
+    )
+    if not person_rows:
+        return {}
+    status, employment_end, absent, position_id = person_rows[0][:4]
+    jds = _job_descriptions((row[3:] for row in person_rows), today)
     suspended_now = GrantSuspension.objects.filter(
         Q(starts_at__lte=now) & suspension_open_at(now), grant_id=OuterRef("pk")
     )
-    grants = list(
+    grants = (
         Grant.objects.order_by()
         .filter(person_id=person_id)
-        .annotate(
-            suspended=Exists(suspended_now),
-            absent=Exists(
-                Absence.objects.filter(_absent_on(today), person_id=OuterRef("person_id"))
-            ),
-        )
+        .annotate(suspended=Exists(suspended_now))
         .values_list(
             "id",
             "role_id",
@@ -531,26 +554,8 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
             "role__delegable",
             "role__suspend_during_absence",
             "suspended",
-            "person__position_id",
-            "person__status",
-            "person__employment_end",
-            "absent",
         )
     )
-    if grants:
-        position_id, status, employment_end, absent = grants[0][-4:]
-    else:
-        person = (
-            Person.objects.order_by()
-            .filter(pk=person_id)
-            .annotate(absent=absent_today)
-            .values_list("position_id", "status", "employment_end", "absent")
-            .first()
-        )
-        if person is None:
-            return {}
-        position_id, status, employment_end, absent = person
-    jds = _job_descriptions(today, position_id) if position_id else _JobDescriptions({}, {})
     rules = []
     excepted = set()
     for rule_id, role_a, role_b, has_exception in (
@@ -587,7 +592,6 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
         delegable,
         suspend,
         suspended,
-        *_person,
     ) in grants:
         if valid_to is not None and valid_to <= now:
             if ended_reason == "" and account_state == Account.State.ACTIVE:

@@ -142,6 +142,11 @@ def _tag_names(case: Case) -> list[str]:
     return list(known) if known is not None else [tag.name for tag in case.tags.all()]
 
 
+def _attachments_of(message: Message) -> list[Attachment]:
+    known = getattr(message, "shown_attachments", None)  # set when known without a query
+    return list(known) if known is not None else list(message.attachments.all())
+
+
 def _author_name(message: Message) -> str | None:
     author = message.author
     if author is None:
@@ -214,7 +219,7 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
             "body": instance.body,
             "body_html": instance.body_html,
             "created_at": _when(instance.created_at),
-            "attachments": [files.to_representation(a) for a in instance.attachments.all()],
+            "attachments": [files.to_representation(a) for a in _attachments_of(instance)],
         }
 
 
@@ -1063,6 +1068,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         given = _valid(NewCaseSerializer(data=request.data, context={"request": request}))
         requester = given.get("requester")
         requester_email = given.get("requester_email", "")
+        files = _files(request)
         if requester is None and not requester_email.strip():
             requester = actions.person_of(user)
         case = actions.create_case(
@@ -1082,17 +1088,18 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             tags=given.get("tags", ()),
             language=given.get("language"),
             parent=given.get("parent"),
-            attachments=_files(request),
+            attachments=files,
         )
         # The new case is all in memory (the action set its relations); only its first message
         # and the tags' spelling are read back. Nothing else can hang off it yet.
         shown = cast(Any, case)
-        shown.shown_messages = list(
-            Message.objects.filter(case_id=case.pk)
-            .select_related("author__person")
-            .prefetch_related("attachments")
-            .order_by("id")
-        )
+        messages = Message.objects.filter(case_id=case.pk).select_related("author__person")
+        if files:
+            messages = messages.prefetch_related("attachments")
+        shown.shown_messages = list(messages.order_by("id"))
+        if not files:
+            for message in shown.shown_messages:
+                message.shown_attachments = []
         shown.shown_escalations, shown.shown_rating = [], None
         shown.shown_tags = (
             sorted(case.tags.values_list("name", flat=True)) if given.get("tags") else []
