@@ -199,6 +199,20 @@ TUGI_IMAP_PASSWORD = os.environ.get("TUGI_IMAP_PASSWORD", "")
 TUGI_IMAP_FOLDER = os.environ.get("TUGI_IMAP_FOLDER", "INBOX")
 TUGI_IMAP_SSL = _env_bool("TUGI_IMAP_SSL", True)
 
+# The lifecycle engine's policies (docs/operations.md, "Lifecycle policies").
+# A joiner's roles justified by the job description: "grant" directly, or "request" (filed for
+# approval like any other application).
+TUGI_JOINER_POLICY = os.environ.get("TUGI_JOINER_POLICY", "grant")
+# A mover keeps the roles the new position no longer justifies this many days.
+TUGI_MOVER_GRACE_DAYS = int(os.environ.get("TUGI_MOVER_GRACE_DAYS", "14"))
+# A leaver's accounts are suspended when the last day ends and closed this many days later.
+TUGI_LEAVER_CLOSE_AFTER_DAYS = int(os.environ.get("TUGI_LEAVER_CLOSE_AFTER_DAYS", "30"))
+# A change still pending this many minutes after it was due is reported to the desk.
+TUGI_CHANGE_OVERDUE_MINUTES = int(os.environ.get("TUGI_CHANGE_OVERDUE_MINUTES", "5"))
+# How far ahead the people concerned are told: a substitution starts, a time-limited grant ends.
+TUGI_SUBSTITUTION_NOTICE_DAYS = int(os.environ.get("TUGI_SUBSTITUTION_NOTICE_DAYS", "2"))
+TUGI_GRANT_END_NOTICE_DAYS = int(os.environ.get("TUGI_GRANT_END_NOTICE_DAYS", "14"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

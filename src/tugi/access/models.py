@@ -374,6 +374,15 @@ class Grant(models.Model):
         blank=True,
         related_name="delegated_grants",
     )
+    # The order a substitution grant comes from; its period bounds the grant's.
+    substitution = models.ForeignKey(
+        "Substitution",
+        verbose_name=_("substitution order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="grants",
+    )
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     ended_reason = models.CharField(_("why it ended"), max_length=300, blank=True)
 
@@ -385,6 +394,8 @@ class Grant(models.Model):
             models.Index(fields=["role", "valid_from"], name="grant_role_from"),
             models.Index(fields=["person", "valid_from"], name="grant_person_from"),
             models.Index(fields=["valid_to"], name="grant_valid_to"),
+            # The reconciler reads the grants that started since its last pass.
+            models.Index(fields=["valid_from"], name="grant_valid_from"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -422,7 +433,11 @@ class GrantSuspension(models.Model):
         verbose_name = _("suspension")
         verbose_name_plural = _("suspensions")
         ordering = ["grant", "starts_at"]
-        indexes = [models.Index(fields=["grant", "starts_at"], name="suspension_grant")]
+        indexes = [
+            models.Index(fields=["grant", "starts_at"], name="suspension_grant"),
+            models.Index(fields=["starts_at"], name="suspension_starts"),
+            models.Index(fields=["ends_at"], name="suspension_ends"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
@@ -526,3 +541,201 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.person}"
+
+
+class Substitution(models.Model):
+    """A substitution order (asendamise korraldus): who acts for an absent person, when, in what.
+
+    The substitute's grants (basis "substitution", `acting_for` the absentee) start and end exactly
+    with the period. A proposal comes from the vacation schedule and the job description's
+    "substituted by"; it becomes an order when a person with authority confirms it.
+    """
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", _("proposed")
+        ORDERED = "ordered", _("ordered")
+        CANCELLED = "cancelled", _("cancelled")
+
+    absentee = models.ForeignKey(
+        Person,
+        verbose_name=_("absent person"),
+        on_delete=models.PROTECT,
+        related_name="substitutions_as_absentee",
+    )
+    substitute = models.ForeignKey(
+        Person,
+        verbose_name=_("substitute"),
+        on_delete=models.PROTECT,
+        related_name="substitutions_as_substitute",
+    )
+    absence = models.ForeignKey(
+        "people.Absence",
+        verbose_name=_("absence"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="substitutions",
+    )
+    roles = models.ManyToManyField(Role, verbose_name=_("roles"), related_name="substitutions")
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    exclusive = models.BooleanField(
+        _("exclusive"),
+        default=False,
+        help_text=_("Suspend the absent person's own grants of these roles for the period."),
+    )
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.PROPOSED
+    )
+    ordered_by = models.ForeignKey(
+        Person,
+        verbose_name=_("ordered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ordered_substitutions",
+    )
+    ordered_at = models.DateTimeField(_("ordered"), null=True, blank=True)
+    directive = models.CharField(_("order or directive"), max_length=100, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    cancel_reason = models.CharField(_("why cancelled"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("substitution")
+        verbose_name_plural = _("substitutions")
+        ordering = ["-starts_at", "id"]
+        permissions = [
+            ("order_any_substitution", _("Can order substitutions for anyone (HR)")),
+        ]
+        indexes = [
+            models.Index(fields=["absentee", "starts_at"], name="substitution_absentee"),
+            models.Index(fields=["substitute", "starts_at"], name="substitution_substitute"),
+            models.Index(fields=["state", "starts_at"], name="substitution_state"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="substitution_end_after_start",
+                violation_error_message=_("The end must be after the start."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(absentee=F("substitute")),
+                name="substitution_two_persons",
+                violation_error_message=_("Nobody substitutes for themselves."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.substitute} → {self.absentee} ({self.starts_at:%d.%m.%Y})"
+
+
+class Change(models.Model):
+    """One boundary the lifecycle engine puts into effect on time (muudatus), and how late it was.
+
+    A row per grant start, end, suspension and resumption and per account suspension and
+    closure, with its due time. The engine applies it (`applied_at`, lateness in `late_ms`); the
+    target confirms it (`confirmed_at`: a connector's answer, or the desk for manual systems). The
+    `key` names the boundary, so scheduling the same boundary twice makes one row.
+    """
+
+    class Kind(models.TextChoices):
+        GRANT_START = "grant_start", _("grant starts")
+        GRANT_END = "grant_end", _("grant ends")
+        GRANT_SUSPEND = "grant_suspend", _("grant suspended")
+        GRANT_RESUME = "grant_resume", _("grant resumed")
+        ACCOUNT_SUSPEND = "account_suspend", _("account suspended")
+        ACCOUNT_CLOSE = "account_close", _("account closed")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPLIED = "applied", _("applied")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(_("change"), max_length=20, choices=Kind.choices)
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="changes"
+    )
+    grant = models.ForeignKey(
+        Grant,
+        verbose_name=_("grant"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="changes",
+    )
+    suspension = models.ForeignKey(
+        GrantSuspension, on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
+    )
+    # Denormalised from the account, for the lateness page's filters.
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="changes"
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    due_at = models.DateTimeField(_("due"))
+    # When the engine next tries: the due time, then later after a failed attempt.
+    next_try_at = models.DateTimeField()
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
+    late_ms = models.BigIntegerField(_("late by (ms)"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # When the desk was told the change is overdue or failed: at most once.
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("scheduled change")
+        verbose_name_plural = _("scheduled changes")
+        ordering = ["due_at", "id"]
+        permissions = [("confirm_change", _("Can confirm a change done in the target system"))]
+        indexes = [
+            # The engine's only hot query: what is pending and due. Partial, so its size is
+            # the number of pending changes, not all changes ever made.
+            models.Index(
+                fields=["next_try_at"], condition=Q(state="pending"), name="change_pending_due"
+            ),
+            models.Index(fields=["applied_at"], name="change_applied"),
+            models.Index(fields=["person", "due_at"], name="change_person"),
+            models.Index(
+                fields=["due_at"],
+                condition=Q(state="applied", confirmed_at__isnull=True),
+                name="change_unconfirmed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.due_at:%d.%m.%Y %H:%M}"
+
+
+class ReconcilerRun(models.Model):
+    """One pass of the periodic reconciler: the window it checked and what it found and did.
+
+    The last run's `window_to` is where the next one starts, so each pass reads only the
+    boundaries that fell due since, whatever the size of the grant table.
+    """
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    window_from = models.DateTimeField()
+    window_to = models.DateTimeField()
+    checked = models.PositiveIntegerField(default=0)
+    repaired = models.PositiveIntegerField(default=0)
+    applied = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["finished_at"], name="reconciler_finished")]
+
+    def __str__(self) -> str:
+        return f"{self.window_from:%H:%M:%S}–{self.window_to:%H:%M:%S}"

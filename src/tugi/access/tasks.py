@@ -1,7 +1,8 @@
 """Background work of access governance, run by the Huey consumer.
 
 - every 15 minutes: expire the access requests left open past their expiry time;
-- every 30 minutes: the full compliance evaluation (findings for every rule and person).
+- every 30 minutes: the full compliance evaluation (findings for every rule and person);
+- the lifecycle engine's exact-time runs and its reconciler every minute (`lifecycle.tasks`).
 
 The consumer imports `<app>.tasks` of every installed app (djhuey's autodiscovery); importing
 `notify` here registers the task that sends the notices as well.
@@ -16,10 +17,11 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 
 from tugi.access import compliance, notify
 from tugi.access.actions import requests
+from tugi.access.lifecycle import tasks as lifecycle
 
 log = logging.getLogger(__name__)
 
-__all__ = ["evaluate_compliance", "expire_requests", "notify"]
+__all__ = ["evaluate_compliance", "expire_requests", "lifecycle", "notify"]
 
 
 @db_periodic_task(crontab(minute="*/15"))

@@ -70,6 +70,46 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
 
 
+def _event(
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    obj: models.Model | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    subject_person_id: int | None = None,
+    basis: str = "",
+    purpose: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+) -> AuditEvent:
+    user = actor if actor is not None and actor.is_authenticated else None
+    return AuditEvent(
+        actor_id=user.pk if user else None,
+        actor_label=user.get_username() if user else "system",
+        acting_for=context.acting_for.get(),
+        action=action,
+        object_type=object_type or (obj._meta.label_lower if obj is not None else ""),
+        object_id=object_id or (str(obj.pk) if obj is not None else ""),
+        object_repr=(object_repr or (str(obj) if obj is not None else ""))[:300],
+        subject_person_id=subject_person_id,
+        before=_json_safe(before) if before is not None else None,
+        after=_json_safe(after) if after is not None else None,
+        basis=basis[:300],
+        purpose=purpose[:300],
+        request_id=context.request_id.get(),
+    )
+
+
+def _chain(events: list[AuditEvent]) -> None:
+    """Link the events to the head of the chain and to each other, in list order."""
+    prev = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
+    for event in events:
+        event.prev_hash = prev
+        event.hash = prev = _hash(prev, _hashed_fields(event))
+
+
 def record(
     actor: AbstractBaseUser | AnonymousUser | None,
     action: str,
@@ -85,29 +125,44 @@ def record(
     object_repr: str = "",
 ) -> AuditEvent:
     """Append one event to the audit log, in the caller's transaction."""
+    event = _event(
+        actor,
+        action,
+        obj,
+        before=before,
+        after=after,
+        subject_person_id=subject_person_id,
+        basis=basis,
+        purpose=purpose,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+    )
     with transaction.atomic():
         _lock_chain()
-        prev = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        user = actor if actor is not None and actor.is_authenticated else None
-        event = AuditEvent(
-            actor_id=user.pk if user else None,
-            actor_label=user.get_username() if user else "system",
-            acting_for=context.acting_for.get(),
-            action=action,
-            object_type=object_type or (obj._meta.label_lower if obj is not None else ""),
-            object_id=object_id or (str(obj.pk) if obj is not None else ""),
-            object_repr=(object_repr or (str(obj) if obj is not None else ""))[:300],
-            subject_person_id=subject_person_id,
-            before=_json_safe(before) if before is not None else None,
-            after=_json_safe(after) if after is not None else None,
-            basis=basis[:300],
-            purpose=purpose[:300],
-            request_id=context.request_id.get(),
-            prev_hash=prev or GENESIS,
-        )
-        event.hash = _hash(event.prev_hash, _hashed_fields(event))
+        _chain([event])
         event.save(force_insert=True)
     return event
+
+
+def record_many(
+    actor: AbstractBaseUser | AnonymousUser | None,
+    entries: Iterable[tuple[str, models.Model, dict[str, Any]]],
+) -> list[AuditEvent]:
+    """Append many events in one insert: (action, object, keyword arguments of `record`) each.
+
+    For work done in bulk (the lifecycle engine applying a burst of changes): one read of the
+    chain's head and one multi-row insert instead of two statements per event.
+    """
+    events = [_event(actor, action, obj, **kwargs) for action, obj, kwargs in entries]
+    if not events:
+        return events
+    with transaction.atomic():
+        _lock_chain()
+        _chain(events)
+        # Row order is id order on both databases, which is the order the chain is verified in.
+        AuditEvent.objects.bulk_create(events, batch_size=500)
+    return events
 
 
 @dataclass(frozen=True)

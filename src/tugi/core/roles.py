@@ -16,6 +16,7 @@ class AppRole(StrEnum):
     REQUESTER = "requester"
     DESK_AGENT = "desk_agent"
     DOMAIN_SPECIALIST = "domain_specialist"
+    HR_SPECIALIST = "hr_specialist"
     APPROVER = "approver"
     SYSTEM_OWNER = "system_owner"
     AUDITOR = "auditor"
@@ -26,6 +27,7 @@ ROLE_LABELS = {
     AppRole.REQUESTER: _("Requester"),
     AppRole.DESK_AGENT: _("Desk agent"),
     AppRole.DOMAIN_SPECIALIST: _("Domain specialist"),
+    AppRole.HR_SPECIALIST: _("HR specialist"),
     AppRole.APPROVER: _("Approver"),
     AppRole.SYSTEM_OWNER: _("System owner"),
     AppRole.AUDITOR: _("Auditor"),
@@ -48,6 +50,8 @@ _READ_ACCESS = [
     "access.view_accessrequest",
     "access.view_sodrule",
     "access.view_finding",
+    "access.view_substitution",
+    "access.view_change",
 ]
 
 # Least privilege: a requester holds no permission at all and sees only their own record.
@@ -66,6 +70,14 @@ ROLE_PERMISSIONS: dict[AppRole, list[str]] = {
         "access.add_grant",
         "access.change_grant",
         "access.evaluate_compliance",
+        # The desk records substitution orders given by someone with authority, and confirms
+        # the changes it made by hand in manual systems.
+        "access.add_substitution",
+        "access.change_substitution",
+        "access.confirm_change",
+        "people.view_absence",
+        "people.add_absence",
+        "people.change_absence",
         "desk.view_case",
         "desk.add_case",
         "desk.work_case",
@@ -78,7 +90,32 @@ ROLE_PERMISSIONS: dict[AppRole, list[str]] = {
         "desk.view_case",
         "desk.note_case",
     ],
-    AppRole.APPROVER: [*_READ_ORG, *_READ_ACCESS, "access.approve_accessrequest"],
+    # Unit heads order substitutions for their own staff (the action checks whose manager).
+    AppRole.APPROVER: [
+        *_READ_ORG,
+        *_READ_ACCESS,
+        "access.approve_accessrequest",
+        "access.add_substitution",
+        "access.change_substitution",
+        "people.view_absence",
+    ],
+    # HR keeps the personnel data, the vacation schedule and substitution orders for anyone.
+    AppRole.HR_SPECIALIST: [
+        *_READ_ORG,
+        "people.add_person",
+        "people.change_person",
+        "people.view_absence",
+        "people.add_absence",
+        "people.change_absence",
+        "people.view_dataimport",
+        "people.import_hr_data",
+        "access.view_role",
+        "access.view_targetsystem",
+        "access.view_substitution",
+        "access.add_substitution",
+        "access.change_substitution",
+        "access.order_any_substitution",
+    ],
     AppRole.SYSTEM_OWNER: [*_READ_ORG, *_READ_ACCESS, "access.approve_accessrequest"],
     AppRole.AUDITOR: [
         *_READ_ORG,

@@ -210,6 +210,7 @@ class Person(models.Model):
             models.Index(fields=["last_name", "first_name", "id"], name="person_name_keyset"),
             models.Index(fields=["org_unit", "last_name", "first_name", "id"], name="person_unit"),
             models.Index(fields=["status", "last_name", "first_name", "id"], name="person_status"),
+            models.Index(fields=["employment_end"], name="person_employment_end"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -292,3 +293,64 @@ class Absence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person}: {self.starts_on:%d.%m.%Y}–{self.ends_on:%d.%m.%Y}"
+
+
+class DataImport(models.Model):
+    """One import of an HR file (personnel export or vacation schedule): preview, then apply.
+
+    The uploaded file is kept (under the data folder) until it is applied or discarded; the
+    preview's refused rows and planned changes are stored so the page can show them, and
+    nothing changes until someone applies the valid rows.
+    """
+
+    class Kind(models.TextChoices):
+        PERSONS = "persons", _("personnel (joiners, movers, leavers)")
+        ABSENCES = "absences", _("vacation schedule")
+
+    class State(models.TextChoices):
+        PREVIEWED = "previewed", _("previewed")
+        APPLYING = "applying", _("being applied")
+        APPLIED = "applied", _("applied")
+        DISCARDED = "discarded", _("discarded")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    file_name = models.CharField(_("file"), max_length=255)
+    stored_path = models.CharField(max_length=500, blank=True)
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.PREVIEWED
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    valid_rows = models.PositiveIntegerField(_("valid rows"), default=0)
+    # [{"row": 7, "field": "personal_code", "message": "..."}], in file order.
+    errors = models.JSONField(_("refused rows"), default=list, blank=True)
+    # Counts of what applying would do / did: {"joiners": 3, "movers": 1, ...}.
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    progress = models.PositiveIntegerField(_("rows done"), default=0)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("applied by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data import")
+        verbose_name_plural = _("data imports")
+        ordering = ["-id"]
+        permissions = [("import_hr_data", _("Can import HR files and apply them"))]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.file_name}"

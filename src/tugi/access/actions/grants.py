@@ -2,6 +2,11 @@
 
 These are the primitives; requests, the lifecycle engine and the connectors call them. Validity
 changes only ever reach into the future, so the grant table stays a truthful history.
+
+`actor=None` is the system itself (the lifecycle engine, an HR import run by the operator on the
+server): it passes the permission check, as in `tugi.api.actions`; the audit event then names
+"system". Web and API code always passes the signed-in user. Every change of a grant's
+boundaries is handed to the lifecycle engine (`lifecycle.plan`) in the same transaction.
 """
 
 import datetime
@@ -19,6 +24,7 @@ from tugi.access.models import (
     Role,
     TargetSystem,
 )
+from tugi.access.lifecycle.plan import sync_grants
 from tugi.access.queries import grant_open_at, suspension_open_at
 from tugi.access.rules import check_person_can_hold_access, check_role_period
 from tugi.core import audit
@@ -39,6 +45,11 @@ _GRANT_FIELDS = [
 ]
 
 
+def _require(actor: Actor, perm: str) -> None:
+    if actor is not None:
+        require(actor, perm)
+
+
 def _check_not_self(actor: Actor, person: Person) -> None:
     """Four eyes: nobody changes their own access."""
     if actor is not None and actor.is_authenticated and person.user_id == actor.pk:
@@ -49,7 +60,7 @@ def open_account(
     actor: Actor, person: Person, system: TargetSystem, *, username: str = ""
 ) -> Account:
     """Open (or return the already open) account of a person in a system."""
-    require(actor, "access.add_account")
+    _require(actor, "access.add_account")
     _check_not_self(actor, person)
     check_person_can_hold_access(person)
     with transaction.atomic():
@@ -80,7 +91,7 @@ def open_account(
 
 def close_account(actor: Actor, account: Account, *, reason: str) -> Account:
     """Close an account: its grants end now."""
-    require(actor, "access.change_account")
+    _require(actor, "access.change_account")
     _check_not_self(actor, account.person)
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account.pk)
@@ -117,7 +128,7 @@ def grant_role(
     acting_for: Person | None = None,
 ) -> Grant:
     """Record that a person holds a role from `valid_from` (default now) until `valid_to`."""
-    require(actor, "access.add_grant")
+    _require(actor, "access.add_grant")
     person = account.person
     _check_not_self(actor, person)
     valid_from = valid_from or timezone.now()
@@ -159,6 +170,7 @@ def grant_role(
             basis=_basis_text(grant),
             subject_person_id=person.pk,
         )
+        sync_grants([grant.pk])
     return grant
 
 
@@ -176,7 +188,7 @@ def end_grant(
     actor: Actor, grant: Grant, *, reason: str, at: datetime.datetime | None = None
 ) -> Grant:
     """End a grant at `at` (default now; never in the past, so history stays true)."""
-    require(actor, "access.change_grant")
+    _require(actor, "access.change_grant")
     _check_not_self(actor, grant.person)
     now = timezone.now()
     at = at or now
@@ -202,6 +214,7 @@ def end_grant(
             basis=reason,
             subject_person_id=grant.person_id,
         )
+        sync_grants([grant.pk])
     return grant
 
 
@@ -215,7 +228,7 @@ def suspend_grant(
     basis_item: AccessRequestItem | None = None,
 ) -> GrantSuspension:
     """Suspend a grant from `starts_at` (default now) until `ends_at` or until resumed."""
-    require(actor, "access.change_grant")
+    _require(actor, "access.change_grant")
     _check_not_self(actor, grant.person)
     now = timezone.now()
     starts_at = starts_at or now
@@ -247,12 +260,13 @@ def suspend_grant(
             basis=reason,
             subject_person_id=grant.person_id,
         )
+        sync_grants([grant.pk])
     return suspension
 
 
 def resume_grant(actor: Actor, grant: Grant, *, reason: str) -> Grant:
     """End the grant's current suspension now."""
-    require(actor, "access.change_grant")
+    _require(actor, "access.change_grant")
     _check_not_self(actor, grant.person)
     now = timezone.now()
     with transaction.atomic():
@@ -274,4 +288,5 @@ def resume_grant(actor: Actor, grant: Grant, *, reason: str) -> Grant:
             basis=reason,
             subject_person_id=grant.person_id,
         )
+        sync_grants([grant.pk])
     return grant
