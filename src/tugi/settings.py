@@ -153,7 +153,10 @@ MEDIA_ROOT = DATA_DIR / "media"
 HUEY = {
     "name": "tugi",
     "immediate": _env_bool("TUGI_HUEY_IMMEDIATE"),
-    "consumer": {"workers": 2, "worker_type": "thread"},
+    # flush_locks: a worker killed while holding a task lock (the reconciler's) would otherwise
+    # leave it held for ever; every task that takes a lock is idempotent, so an overlap after a
+    # restart is harmless.
+    "consumer": {"workers": 2, "worker_type": "thread", "flush_locks": True},
 }
 if redis_url := os.environ.get("TUGI_HUEY_REDIS_URL"):
     HUEY.update({"huey_class": "huey.RedisHuey", "url": redis_url})
