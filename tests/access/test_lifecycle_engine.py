@@ -30,9 +30,7 @@ def at(*args: int) -> datetime.datetime:
 
 
 def applied_events(change: Change) -> int:
-    return AuditEvent.objects.filter(
-        action="access.change.apply", object_id=str(change.pk)
-    ).count()
+    return AuditEvent.objects.filter(action="access.change.apply", object_id=str(change.pk)).count()
 
 
 def test_a_future_end_is_planned_and_applied_when_due(settings) -> None:
@@ -121,9 +119,7 @@ def test_a_month_end_burst_applies_every_change_once() -> None:
     month_end = at(2026, 12, 1)
     with time_machine.travel(at(2026, 11, 20), tick=False):
         accounts = AccountFactory.create_batch(60)
-        grants = [
-            GrantFactory(account=accounts[n % 60], valid_to=month_end) for n in range(1200)
-        ]
+        grants = [GrantFactory(account=accounts[n % 60], valid_to=month_end) for n in range(1200)]
         assert plan.sync_grants([g.pk for g in grants]) == 1200
     with time_machine.travel(month_end + datetime.timedelta(seconds=1), tick=False):
         outcome = apply.apply_due()
@@ -223,7 +219,8 @@ def test_changes_are_due_in_tallinn_time_across_the_autumn_change() -> None:
     """A grant ending at midnight after the last October Sunday ends at 22:00 UTC, not 21:00."""
     with time_machine.travel(at(2026, 10, 20), tick=False):
         grant = GrantFactory()
-        grant_actions.end_grant(None, grant, reason="x", at=plan.day_start(datetime.date(2026, 10, 26)))
+        midnight = plan.day_start(datetime.date(2026, 10, 26))
+        grant_actions.end_grant(None, grant, reason="x", at=midnight)
     change = Change.objects.get(grant=grant, kind=Change.Kind.GRANT_END)
     assert change.due_at == datetime.datetime(2026, 10, 25, 22, tzinfo=datetime.UTC)
     with time_machine.travel(datetime.datetime(2026, 10, 25, 21, 30, tzinfo=datetime.UTC)):

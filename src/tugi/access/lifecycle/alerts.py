@@ -1,4 +1,10 @@
-"""Telling the desk when a change is overdue or has failed: once per change."""
+"""Telling the desk when a change is overdue or has failed: once per change.
+
+The mail is in the agency's language (settings.LANGUAGE_CODE), names each change (kind, person,
+system, role, due time in Tallinn time, the error) and links to the Changes page, where the desk
+retries a failed change and sees the overdue ones; its list of late changes (`?late=1`) holds
+both.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,64 @@ import datetime
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from tugi.access import notify
 from tugi.access.models import Change
 
 LISTED = 20  # changes named in one notice; the page has the rest
+
+
+def _line(change: Change) -> str:
+    what = [change.get_kind_display(), str(change.person), change.account.system.code]
+    if change.grant is not None:
+        what.append(change.grant.role.name)
+    due = timezone.localtime(change.due_at).strftime("%d.%m.%Y %H:%M")
+    line = "- " + ", ".join(what) + "; " + _("due %(due)s") % {"due": due}
+    if change.error:
+        line += "\n  " + _("Error: %(error)s") % {"error": change.error}
+    return line
+
+
+def _section(title: str, changes: list[Change], link: str) -> list[str]:
+    if not changes:
+        return []
+    lines = [title, *(_line(c) for c in changes[:LISTED])]
+    if len(changes) > LISTED:
+        lines.append(_("… and %(n)d more.") % {"n": len(changes) - LISTED})
+    return [*lines, link, ""]
+
+
+def compose(changes: list[Change]) -> tuple[str, str]:
+    """(subject, body) of the desk's notice about these changes, in the active language."""
+    page = notify.base_url() + reverse("access:changes")
+    failed = [c for c in changes if c.state == Change.State.FAILED]
+    overdue = [c for c in changes if c.state != Change.State.FAILED]
+    subject = _("%(count)d access changes are late or failed") % {"count": len(changes)}
+    lines = [
+        _(
+            "The lifecycle engine did not put these access changes into effect on time. "
+            "Until it does, the target systems may not match what Tugi records."
+        ),
+        "",
+        *_section(
+            _("Failed after repeated attempts: fix the cause, then choose “Try again”:"),
+            failed,
+            page + "?show=failed",
+        ),
+        *_section(
+            _(
+                "Still pending after their due time (the engine keeps trying; if none is "
+                "applied, check that the worker runs):"
+            ),
+            overdue,
+            page + "?show=overdue",
+        ),
+        _("Every late change is on the Changes page:"),
+        page + "?late=1",
+    ]
+    return subject, "\n".join(lines)
 
 
 def tell_desk_of_trouble(now: datetime.datetime) -> int:
@@ -23,23 +80,13 @@ def tell_desk_of_trouble(now: datetime.datetime) -> int:
     ) | Change.objects.filter(
         alerted_at__isnull=True, state=Change.State.PENDING, next_try_at__lte=overdue_since
     )
-    changes = list(trouble.select_related("person", "account__system").order_by("due_at")[:500])
+    changes = list(
+        trouble.select_related("person", "account__system", "grant__role").order_by("due_at")[:500]
+    )
     if not changes:
         return 0
     with translation.override(notify._language()):
-        subject = _("%(count)d access changes are late or failed") % {"count": len(changes)}
-        lines = [
-            _("These changes were not applied on time:"),
-            "",
-            *(
-                f"- {c.get_kind_display()}: {c.person}, {c.account.system.code}, "
-                + _("due %(due)s") % {"due": c.due_at.strftime("%d.%m.%Y %H:%M")}
-                + (f" — {c.error}" if c.error else "")
-                for c in changes[:LISTED]
-            ),
-            "",
-            notify.base_url() + reverse("access:changes") + "?late=1",
-        ]
-    notify._queue(subject, "\n".join(lines), notify.desk_recipients())
+        subject, body = compose(changes)
+    notify._queue(subject, body, notify.desk_recipients())
     Change.objects.filter(pk__in=[c.pk for c in changes]).update(alerted_at=now)
     return len(changes)

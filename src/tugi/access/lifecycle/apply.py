@@ -1,10 +1,10 @@
 """Applying due changes: exactly once, in batches, with lateness recorded.
 
 A change's state moves from pending to applied in the same transaction as its effect and its
-audit event, and only a transaction that holds the row may move it. If the worker dies mid-batch the transaction rolls back and the
-next run applies the same changes; if two workers race, PostgreSQL's SKIP LOCKED gives them
-different rows and SQLite's IMMEDIATE transactions run them one after the other. Either way no
-change is applied twice.
+audit event, and only a transaction that holds the row may move it. If the worker dies mid-batch
+the transaction rolls back and the next run applies the same changes; if two workers race,
+PostgreSQL's SKIP LOCKED gives them different rows and SQLite's IMMEDIATE transactions run them
+one after the other. Either way no change is applied twice.
 """
 
 from __future__ import annotations
