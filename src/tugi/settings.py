@@ -155,8 +155,9 @@ HUEY = {
     "immediate": _env_bool("TUGI_HUEY_IMMEDIATE"),
     # flush_locks: a worker killed while holding a task lock (the reconciler's) would otherwise
     # leave it held for ever; every task that takes a lock is idempotent, so an overlap after a
-    # restart is harmless.
-    "consumer": {"workers": 2, "worker_type": "thread", "flush_locks": True},
+    # restart is harmless. max_delay: an idle worker looks for work at least every second (Huey's
+    # default backs off to 10 s), so a change due now is applied within a second or two.
+    "consumer": {"workers": 2, "worker_type": "thread", "flush_locks": True, "max_delay": 1.0},
 }
 if redis_url := os.environ.get("TUGI_HUEY_REDIS_URL"):
     HUEY.update({"huey_class": "huey.RedisHuey", "url": redis_url})
@@ -215,6 +216,14 @@ TUGI_CHANGE_OVERDUE_MINUTES = int(os.environ.get("TUGI_CHANGE_OVERDUE_MINUTES", 
 # How far ahead the people concerned are told: a substitution starts, a time-limited grant ends.
 TUGI_SUBSTITUTION_NOTICE_DAYS = int(os.environ.get("TUGI_SUBSTITUTION_NOTICE_DAYS", "2"))
 TUGI_GRANT_END_NOTICE_DAYS = int(os.environ.get("TUGI_GRANT_END_NOTICE_DAYS", "14"))
+# Substitutions are proposed from the vacation schedule for absences starting this many days ahead
+# (unplanned leave needs 14 days' notice).
+TUGI_SUBSTITUTION_PROPOSE_DAYS = int(os.environ.get("TUGI_SUBSTITUTION_PROPOSE_DAYS", "14"))
+# Who may order a substitution: any of "manager" (the absent person's manager), "unit_head" (head
+# of their unit or of a unit above it), "hr" (users with access.order_any_substitution).
+TUGI_SUBSTITUTION_AUTHORITY = tuple(
+    os.environ.get("TUGI_SUBSTITUTION_AUTHORITY", "manager,unit_head,hr").split(",")
+)
 
 LOGGING = {
     "version": 1,
