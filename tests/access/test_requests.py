@@ -23,6 +23,7 @@ from tugi.access.models import (
     AccessRequestItem,
     Account,
     Approval,
+    Change,
     Grant,
     GrantSuspension,
     Role,
@@ -153,7 +154,12 @@ def test_happy_path_file_approve_approve_fulfil(w, django_capture_on_commit_call
         "access.grant.create",
         "access.request_item.fulfil",
         "access.request.fulfil",
+        # The grant starts now: the lifecycle engine applies its start after the commit (and,
+        # the desk having made it in the target already, records it as confirmed).
+        "access.change.apply",
     ]
+    start = Change.objects.get(grant=grant, kind=Change.Kind.GRANT_START)
+    assert start.state == Change.State.APPLIED and start.confirmed_at is not None
     assert set(
         AuditEvent.objects.filter(action__startswith="access.request").values_list(
             "subject_person_id", flat=True
