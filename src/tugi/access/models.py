@@ -705,6 +705,11 @@ class Change(models.Model):
                 fields=["next_try_at"], condition=Q(state="pending"), name="change_pending_due"
             ),
             models.Index(fields=["applied_at"], name="change_applied"),
+            # The changes page's lists, latest due first, and its count of failed changes.
+            models.Index(fields=["due_at", "id"], name="change_due"),
+            models.Index(
+                fields=["due_at"], condition=Q(state="failed"), name="change_failed_due"
+            ),
             models.Index(fields=["person", "due_at"], name="change_person"),
             models.Index(
                 fields=["due_at"],
