@@ -186,11 +186,11 @@ def test_plan_has_one_login_per_app_role_and_one_per_unit_head(plan):
     assert {x.role for x in plan.logins} == {r.value for r in AppRole}
     heads = {u.head for u in plan.units if u.head}
     active = {p.email for p in plan.persons if p.status == "active"}
-    head_logins = [x for x in plan.logins[7:]]
+    head_logins = [x for x in plan.logins[8:]]
     assert all(x.role == "approver" and x.person in heads for x in head_logins)
     assert {x.person for x in plan.logins} >= heads & active
     assert len({x.username for x in plan.logins}) == len(plan.logins)
-    assert [x.username for x in plan.logins[:7]] == [
+    assert [x.username for x in plan.logins[:8]] == [
         "admin",
         "desk",
         "specialist",
@@ -198,6 +198,7 @@ def test_plan_has_one_login_per_app_role_and_one_per_unit_head(plan):
         "owner",
         "auditor",
         "requester",
+        "hr",
     ]
     persons = {p.email: p for p in plan.persons}
     by_name = {x.username: persons[x.person] for x in plan.logins}

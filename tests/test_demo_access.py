@@ -23,6 +23,7 @@ from tugi.access.models import (
     GrantSuspension,
     Role,
     SodRule,
+    Substitution,
     TargetSystem,
 )
 from tugi.access.queries import holders_of
@@ -73,7 +74,10 @@ def _absent_unhandled(plan: DemoPlan) -> set[str]:
     """Who is absent at the load, holds a role to suspend, and was not suspended."""
     access = plan.access
     absent = {a.person for a in access.absences if a.starts <= 0 <= a.ends}
-    suspended = {s.person for s in access.suspensions}
+    # Suspended by the desk, or by an exclusive substitution order.
+    suspended = {s.person for s in access.suspensions} | {
+        s.absentee for s in access.substitutions if s.state == "ordered" and s.exclusive
+    }
     holding = {
         account.person
         for account, grant in access.grants()
@@ -253,6 +257,13 @@ def test_absences_and_requests_cover_what_the_desk_meets(plan):
     assert any(a.starts > 0 for a in access.absences) and any(a.ends < 0 for a in access.absences)
     for a in access.absences:
         assert a.starts <= a.ends and persons[a.person].status != "left"
+    # One substitution in force (ordered by the absentee's unit head), one proposed to come.
+    states = Counter(s.state for s in access.substitutions)
+    assert states == {"ordered": 1, "proposed": 1}
+    absence_of = {(a.person, a.starts): a for a in access.absences}
+    for s in access.substitutions:
+        absence = absence_of[(s.absentee, s.starts)]
+        assert (absence.starts <= 0 <= absence.ends) == (s.state == "ordered")
 
     states = Counter(r.state for r in access.requests)
     assert set(states) == {"submitted", "approved", "fulfilled", "rejected", "returned"}
@@ -304,9 +315,17 @@ def _roles_back() -> list[RolePlan]:
 
 
 def _accounts_back() -> set[tuple]:
-    """Accounts with their job-description grants, in the plan's terms with datetimes."""
+    """Accounts with their job-description grants, in the plan's terms with datetimes.
+
+    Not the accounts a substitution opened for its substitute: the plan does not list those.
+    """
     rows = set()
-    for a in Account.objects.select_related("person", "system").order_by("id"):
+    only_acting = Account.objects.filter(grants__basis=Grant.Basis.SUBSTITUTION).exclude(
+        grants__basis__in=[Grant.Basis.JOB_DESCRIPTION, Grant.Basis.REQUEST]
+    )
+    for a in Account.objects.exclude(pk__in=only_acting.values("pk")).select_related(
+        "person", "system"
+    ):
         grants = frozenset(
             (
                 g.role.code,
@@ -391,15 +410,49 @@ def test_loaded_access_is_the_plan_and_compliance_finds_exactly_the_deviations(p
             (a.person, date_of(a.starts, NOW), date_of(a.ends, NOW), a.kind, a.source)
             for a in access.absences
         }
+        ordered = next(s for s in access.substitutions if s.state == "ordered")
+        order = Substitution.objects.get(state="ordered")
+        substituted_roles = {r.code for r in order.roles.all()}
+        absence = next(
+            a for a in access.absences if (a.person, a.starts) == (ordered.absentee, ordered.starts)
+        )
         assert {
             (s.grant.person.email, s.grant.role.code, s.starts_at, s.ends_at)
             for s in GrantSuspension.objects.select_related("grant__person", "grant__role")
-        } == {(s.person, s.role, NOW, moment(s.until, NOW)) for s in access.suspensions}
+        } == {(s.person, s.role, NOW, moment(s.until, NOW)) for s in access.suspensions} | {
+            (ordered.absentee, code, NOW, moment(absence.ends + 1, NOW))
+            for code in substituted_roles
+        }
+
+        # The substitution in force: the substitute holds the absentee's pension roles until
+        # the absence ends; the proposal has no grants yet.
+        assert order.absentee.email == ordered.absentee
+        assert order.substitute.email == ordered.substitute
+        assert order.ordered_by.user.username == ordered.ordered_by and order.exclusive
+        assert (order.starts_at, order.ends_at) == (
+            moment(absence.starts, NOW),
+            moment(absence.ends + 1, NOW),
+        )
+        assert "PEN_DECIDE" in substituted_roles
+        assert {
+            (g.role.code, g.valid_from, g.valid_to)
+            for g in Grant.objects.filter(substitution=order).select_related("role")
+        } == {(code, NOW, moment(absence.ends + 1, NOW)) for code in substituted_roles}
+        proposal = Substitution.objects.get(state="proposed")
+        proposed = next(s for s in access.substitutions if s.state == "proposed")
+        assert proposal.absentee.email == proposed.absentee
+        assert not Grant.objects.filter(substitution=proposal).exists()
+        assert proposal.substitute.position in (
+            proposal.absentee.position.job_descriptions.get().substituted_by.all()
+        )
 
         # Every grant names its basis record, and a request's is approved, for that role.
         for grant in Grant.objects.select_related("basis_item__request", "basis_duty"):
             if grant.basis == Grant.Basis.JOB_DESCRIPTION:
                 assert Entitlement.objects.filter(duty=grant.basis_duty, role=grant.role).exists()
+            elif grant.basis == Grant.Basis.SUBSTITUTION:
+                assert grant.substitution is not None
+                assert grant.acting_for_id == grant.substitution.absentee_id
             else:
                 assert grant.basis == Grant.Basis.REQUEST
                 item = grant.basis_item
@@ -467,3 +520,5 @@ def test_loaded_access_is_the_plan_and_compliance_finds_exactly_the_deviations(p
     history = sum(1 + len(a.grants) for a in access.accounts if not a.through_actions)
     assert AuditEvent.objects.filter(action="demo.history", actor__isnull=True).count() == history
     assert AuditEvent.objects.filter(action="demo.absence").count() == len(access.absences)
+    assert actors[("access.substitution.order", "approver")] == 1
+    assert actors[("access.substitution.propose", "system")] == 1

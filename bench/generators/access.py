@@ -329,6 +329,7 @@ assert GrantRow._fields == (
     "basis_duty_id",
     "basis_item_id",
     "acting_for_id",
+    "substitution_id",
     "created_at",
     "ended_reason",
 ), f"Grant's columns changed: update _Builder.grant ({GrantRow._fields})"
@@ -1190,6 +1191,7 @@ class _Builder:
                 duty,
                 item,
                 acting_for,
+                None,  # substitution: generated substitutions have no order (the demo's past)
                 created or start,
                 reason if stop is not None else "",
             )

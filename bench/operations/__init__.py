@@ -4,6 +4,6 @@ A later feature adds its module here (e.g. `access` for the grant list at 1,000,
 registers its operations with `bench.registry.operation`. Operations run in registration order.
 """
 
-from bench.operations import access, desk, people
+from bench.operations import access, desk, imports, people
 
-__all__ = ["access", "desk", "people"]
+__all__ = ["access", "desk", "imports", "people"]

@@ -79,6 +79,85 @@ def queue_page_mine(ctx: BenchContext) -> Callable[[], object]:
     return lambda: ctx.get(url, params)
 
 
+# --- searching subjects -------------------------------------------------------------------------
+
+# A word no subject has, two words about 130 cases have, and a word in about 4 % of them (every
+# "… on väga aeglane" case). The first two are where an ordered walk finds nothing to stop at.
+NO_MATCH = "olematu"
+RARE_WORDS = "summa (dokumendid)"
+COMMON_WORD = "aeglane"
+
+
+def _rows_contain(html: str, words: str) -> bool:
+    """Whether every row of the queue page names each word in its subject (case ignored)."""
+    subjects = [
+        part.split("</a>", 1)[0].rsplit(">", 1)[-1]
+        for part in html.split('queue-table__subject">')[1:]
+    ]
+    return bool(subjects) and all(
+        w.casefold() in subject.casefold() for subject in subjects for w in words.split()
+    )
+
+
+def _open_matches(q: str) -> bool:
+    """Whether any open case has every word of `q` in its subject (untimed: a scan)."""
+    cases = Case.objects.filter(status__in=OPEN_STATUSES)
+    for word in q.split():
+        cases = cases.filter(subject__icontains=word)
+    return cases.exists()
+
+
+def _queue_search(ctx: BenchContext, q: str) -> Callable[[], object]:
+    url = ctx.url("desk:queue")
+    params = {"tab": "all", "q": q}
+    html = ctx.get(url, params).content.decode()
+    listed = 'class="queue-row' in html
+    if listed != _open_matches(q) or (listed and not _rows_contain(html, q)):
+        raise OperationError(f"{url} {params} did not answer the matching cases")
+    return lambda: ctx.get(url, params)
+
+
+@operation("desk queue search, no match", goal_ms=QUEUE_GOAL_MS)
+def queue_search_none(ctx: BenchContext) -> Callable[[], object]:
+    """All open cases searched for a word no subject has (an ordered walk never stops early)."""
+    return _queue_search(ctx, NO_MATCH)
+
+
+@operation("desk queue search, rare words", goal_ms=QUEUE_GOAL_MS)
+def queue_search_rare(ctx: BenchContext) -> Callable[[], object]:
+    """All open cases searched for two words about 130 of the million subjects have."""
+    return _queue_search(ctx, RARE_WORDS)
+
+
+@operation("desk queue search, common word", goal_ms=QUEUE_GOAL_MS)
+def queue_search_common(ctx: BenchContext) -> Callable[[], object]:
+    """All open cases searched for a word in about 4 % of the subjects."""
+    return _queue_search(ctx, COMMON_WORD)
+
+
+def _api_search(ctx: BenchContext, q: str, *, empty: bool) -> Callable[[], object]:
+    path = ctx.path(API_CASES)
+    params = {"q": q}
+    rows = ctx.get_api(path, params).get("results") or []
+    if empty != (not rows) or any(
+        w.casefold() not in r["subject"].casefold() for r in rows for w in q.split()
+    ):
+        raise OperationError(f"{path} {params} did not answer the matching cases")
+    return lambda: ctx.get(path, params, headers=ctx.api_headers)
+
+
+@operation("case list API search, no match", goal_ms=API_GOAL_MS)
+def case_list_api_search_none(ctx: BenchContext) -> Callable[[], object]:
+    """GET /api/v1/cases/?q=… for a word no subject has, over every case (closed ones too)."""
+    return _api_search(ctx, NO_MATCH, empty=True)
+
+
+@operation("case list API search, common word", goal_ms=API_GOAL_MS)
+def case_list_api_search_common(ctx: BenchContext) -> Callable[[], object]:
+    """GET /api/v1/cases/?q=… for a word in about 4 % of the subjects, in SLA order."""
+    return _api_search(ctx, COMMON_WORD, empty=False)
+
+
 # --- the case API -----------------------------------------------------------------------------
 
 

@@ -311,6 +311,68 @@ def test_grant_continued_by_a_later_grant_is_not_past_end():
     assert evaluate_all().total_open == 0
 
 
+def _successor(grant, *, start, end, reason="", account=None):
+    """Another grant of the same role from `start` to `end` (ended by an action if `reason`)."""
+    return GrantFactory(
+        account=account or grant.account,
+        role=grant.role,
+        basis_duty=grant.basis_duty,
+        valid_from=start,
+        valid_to=end,
+        ended_reason=reason,
+    )
+
+
+def _past_end_everywhere(person) -> set[int]:
+    """The grants PAST_END finds for the person; evaluate_all and evaluate_person must agree."""
+    found = {f.grant_id for f in evaluate_person(person) if f.kind == Kind.PAST_END}
+    summary = evaluate_all()
+    assert (summary.total_opened, summary.total_resolved) == (0, 0)
+    return found
+
+
+def test_a_renewed_link_of_a_chain_is_not_past_end_even_when_the_renewal_ended_since():
+    """A renewal took over as the grant lapsed; the desk ended the renewal later."""
+    grant = _lapsed()
+    lapse = timezone.now() - DAY
+    Grant.objects.filter(pk=grant.pk).update(valid_from=lapse - 300 * DAY, valid_to=lapse)
+    _successor(grant, start=lapse, end=timezone.now() - DAY / 2, reason="Ülesanded muutusid")
+    assert _past_end_everywhere(grant.person) == set()
+
+
+def test_only_the_last_lapsed_link_of_a_renewed_chain_is_past_end():
+    first = _lapsed()
+    now = timezone.now()
+    Grant.objects.filter(pk=first.pk).update(valid_from=now - 400 * DAY, valid_to=now - 200 * DAY)
+    # Renewed a day before the first link lapsed (an overlap), then lapsed itself.
+    last = _successor(first, start=now - 201 * DAY, end=now - 10 * DAY)
+    assert _past_end_everywhere(first.person) == {last.pk}
+
+
+def test_a_grant_started_after_the_lapse_and_ended_since_is_no_renewal():
+    grant = _lapsed()
+    now = timezone.now()
+    Grant.objects.filter(pk=grant.pk).update(valid_from=now - 100 * DAY, valid_to=now - 50 * DAY)
+    # A gap of a day: for that day the role was past its end and still in the system.
+    _successor(grant, start=now - 49 * DAY, end=now - DAY, reason="Ülesanded muutusid")
+    assert _past_end_everywhere(grant.person) == {grant.pk}
+
+
+def test_a_grant_that_ended_with_the_lapsed_one_or_on_another_account_is_no_renewal():
+    grant = _lapsed()
+    now = timezone.now()
+    Grant.objects.filter(pk=grant.pk).update(valid_from=now - 100 * DAY, valid_to=now - 50 * DAY)
+    _successor(grant, start=now - 150 * DAY, end=now - 50 * DAY, reason="Topelt")
+    other_account = AccountFactory(
+        person=grant.person,
+        system=grant.role.system,
+        state=Account.State.CLOSED,
+        closed_at=now - DAY,
+    )
+    _successor(grant, start=now - 60 * DAY, end=now - DAY, reason="Muu", account=other_account)
+    assert _past_end_everywhere(grant.person) == {grant.pk}
+
+
 @pytest.mark.parametrize("state", [Account.State.SUSPENDED, Account.State.CLOSED])
 def test_lapsed_grant_of_an_account_not_active_is_not_past_end(state):
     _lapsed(state=state)
@@ -582,14 +644,31 @@ def test_evaluate_all_issues_the_same_number_of_queries_for_10_or_100_persons():
     assert small_first <= 25
 
 
-def test_evaluate_person_is_four_queries_when_nothing_changes(django_assert_num_queries):
+def test_evaluate_person_is_three_queries_when_nothing_changes(django_assert_num_queries):
     _every_kind()
     person, _grant = _holder()
     _holder(person=person)
     evaluate_person(person)
-    # The person with their job descriptions, SoD rules, grants, open findings.
-    with django_assert_num_queries(4):
+    # The person with their job descriptions, the grants, the open findings.
+    with django_assert_num_queries(3):
         evaluate_person(person)
+
+
+def test_evaluate_person_reads_the_sod_rules_only_for_a_possible_conflict(
+    django_assert_num_queries,
+):
+    person, rule, _grant_a, grant_b = _conflict()
+    # A rule pairing a role the person holds with one they do not: no conflict.
+    SodRule.objects.create(name="Teine reegel", role_a=RoleFactory(), role_b=grant_b.role)
+    evaluate_person(person)
+    # …plus the SoD rules with the person's exceptions, when a rule pairs two roles held.
+    with django_assert_num_queries(4):
+        assert [f.rule_id for f in evaluate_person(person)] == [rule.pk]
+    # With the second role suspended no rule pairs two roles in force: the rules are not read.
+    GrantSuspension.objects.create(grant=grant_b, starts_at=timezone.now(), reason="Puhkus")
+    evaluate_person(person)
+    with django_assert_num_queries(3):
+        assert evaluate_person(person) == []
 
 
 def test_evaluate_person_needs_more_only_for_substitutes_and_leavers(django_assert_num_queries):
@@ -600,7 +679,7 @@ def test_evaluate_person_needs_more_only_for_substitutes_and_leavers(django_asse
     )
     evaluate_person(substitute)
     # …plus the substituted persons' own grants, and the leaver's accounts.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         evaluate_person(substitute)
 
 

@@ -21,7 +21,7 @@ from tugi.core.roles import AppRole
 from tugi.desk import actions
 from tugi.desk.attachments import IncomingFile
 from tugi.desk.mail import outbound
-from tugi.desk.models import Attachment, Case, Escalation, Queue, Tag
+from tugi.desk.models import Attachment, Case, Escalation, Queue, Rating, Tag
 from tugi.people.models import Person
 
 pytestmark = pytest.mark.django_db
@@ -522,12 +522,77 @@ def test_patch_refusals(client_for, d):
     assert client.put(f"{CASES}{case.pk}/", {}).status_code == 405
 
 
+def test_patch_classifies_and_routes_again(client_for, d):
+    from tugi.desk.models import RoutingRule
+
+    skais = TargetSystemFactory(code="SKAIS2")
+    access_policy = SlaPolicyFactory(
+        priority=4, category="access", first_response_minutes=60, resolution_minutes=480
+    )
+    access = QueueFactory(code="ACC", name="Ligipääsud")
+    RoutingRule.objects.create(name="Access", category="access", queue=access)
+    case = _open(d, module="Vana")
+    client = client_for(d.desk)
+    response = client.patch(
+        f"{CASES}{case.pk}/",
+        {"category": "access", "system": skais.pk, "module": "Pensionid"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["category"], body["system"], body["module"], body["queue"]) == (
+        "access",
+        skais.pk,
+        "Pensionid",
+        d.queue.pk,
+    )
+    case.refresh_from_db()
+    assert case.sla_policy == access_policy
+    assert body["first_response_due"] == "2025-03-12T11:00:00+02:00"  # 60 working minutes
+    response = client.patch(f"{CASES}{case.pk}/", {"reroute": True}, format="json")
+    assert response.json()["queue"] == access.pk
+    body = client.patch(f"{CASES}{case.pk}/", {"system": None}, format="json").json()
+    assert (body["system"], body["module"]) == (None, "")
+    assert AuditEvent.objects.filter(action="desk.case.classify").count() == 3
+    bad = client.patch(f"{CASES}{case.pk}/", {"category": "wish"}, format="json")
+    assert set(errors(bad)) == {"category"}
+    assert client_for(d.requester).patch(
+        f"{CASES}{case.pk}/", {"category": "data"}, format="json"
+    ).status_code == 403
+
+
+def test_patch_links_a_case_from_an_unknown_sender_to_a_person(client_for, d):
+    case = actions.create_case(
+        None,
+        channel=Case.Channel.EMAIL,
+        subject="Parool",
+        body="Tere",
+        requester_email="mari@gmail.com",
+    )
+    client = client_for(d.desk)
+    assert client.get(f"{CASES}{case.pk}/").json()["requester"] is None
+    response = client.patch(f"{CASES}{case.pk}/", {"requester": d.person.pk}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["requester"], body["requester_name"]) == (d.person.pk, "Mari Jõgi")
+    event = AuditEvent.objects.get(action="desk.case.link_requester")
+    assert event.subject_person_id == d.person.pk
+    # Its requester sees it now.
+    assert client_for(d.requester).get(f"{CASES}{case.pk}/").status_code == 200
+    bad = client.patch(f"{CASES}{case.pk}/", {"requester": d.other_person.pk}, format="json")
+    assert set(errors(bad)) == {"requester"}
+    assert set(errors(client.patch(f"{CASES}{case.pk}/", {"requester": 0}, format="json"))) == {
+        "requester"
+    }
+
+
 def test_resolve_rate_and_reopen(client_for, d, mail):
     case = _open(d)
     desk, requester = client_for(d.desk), client_for(d.requester)
     assert requester.post(f"{CASES}{case.pk}/resolve/", {"resolution": "x"}).status_code == 403
     bad = errors(requester.post(f"{CASES}{case.pk}/rating/", {"score": 5}))
-    assert "resolved" in bad["case"][0]
+    # The case's status refuses the rating: the error names that field, not "case".
+    assert set(bad) == {"status"} and "resolved" in bad["status"][0]
     assert set(errors(desk.post(f"{CASES}{case.pk}/resolve/", {"resolution": " "}))) == {
         "resolution"
     }
@@ -546,6 +611,19 @@ def test_resolve_rate_and_reopen(client_for, d, mail):
 
     response = requester.post(f"{CASES}{case.pk}/reopen/", {"reason": "Ikka ei tööta."})
     assert response.status_code == 200 and response.json()["status"] == "open"
+
+
+def test_rating_refusals_name_the_field_that_refuses(client_for, d, clock, mail):
+    case = _open(d)
+    requester = client_for(d.requester)
+    bad = errors(requester.post(f"{CASES}{case.pk}/rating/", {"score": 9}))
+    assert set(bad) == {"score"}
+    actions.resolve(d.desk, case, resolution="Parandatud.")
+    clock.shift(datetime.timedelta(days=31))
+    bad = errors(requester.post(f"{CASES}{case.pk}/rating/", {"score": 4}))
+    assert set(bad) == {"resolved_at"} and "30 days" in bad["resolved_at"][0]
+    assert not Rating.objects.filter(case=case).exists()
+    assert not AuditEvent.objects.filter(action="desk.case.rate").exists()
 
 
 def test_escalate_to_a_third_party(client_for, d, mail):

@@ -310,6 +310,157 @@ def test_a_rules_assignee_who_can_no_longer_work_is_not_assigned(w):
     assert (case.queue, case.assignee) == (queue, None)
 
 
+# --- classifying a case, and linking an unknown sender to a person ---------------------------
+
+
+def test_a_new_category_brings_its_sla_policy_counting_the_time_used(w, clock):
+    access = SlaPolicyFactory(
+        priority=4, category="access", first_response_minutes=60, resolution_minutes=480
+    )
+    case = _open(w)
+    assert case.sla_policy.category == ""
+    clock.shift(datetime.timedelta(minutes=30))
+    actions.classify(w.desk, case, category=Case.Category.ACCESS)
+    case.refresh_from_db()
+    assert (case.category, case.sla_policy) == ("access", access)
+    # 30 working minutes are used: 30 of 60 are left to the first response, 450 of 480 to the
+    # resolution (390 of them until 17:00 today, the last 60 from 08:30 tomorrow).
+    now = NOW + datetime.timedelta(minutes=30)
+    assert case.first_response_due == now + datetime.timedelta(minutes=30)
+    assert case.resolution_due == datetime.datetime(2025, 3, 13, 9, 30, tzinfo=TALLINN)
+    assert case.sla_due == case.first_response_due
+    event = _events("desk.case.classify").get()
+    assert event.actor == w.desk
+    assert event.subject_person_id == w.person.pk
+    assert (event.before["category"], event.after["category"]) == ("question", "access")
+    assert (event.before["sla_policy_id"], event.after["sla_policy_id"]) != (None, None)
+    assert event.after["sla_policy_id"] == access.pk
+    assert "queue_id" not in event.after  # not rerouted: the case stays where it was
+    assert verify_chain().ok
+
+
+def test_classifying_the_application_and_module(w):
+    skais, star = TargetSystemFactory(code="SKAIS2"), TargetSystemFactory(code="STAR")
+    RoleFactory(system=skais, module="Pensionid")
+    case = _open(w, system=star, module="Aruanded")
+    # A module typed as the application's roles spell it is stored in their spelling.
+    actions.classify(w.desk, case, system=skais, module="  pensionid ")
+    case.refresh_from_db()
+    assert (case.system, case.module, case.category) == (skais, "Pensionid", "question")
+    # A new application without a module: the old module named a part of the old application.
+    actions.classify(w.desk, case, system=star)
+    case.refresh_from_db()
+    assert (case.system, case.module) == (star, "")
+    actions.classify(w.desk, case, system=None, module="Üldine")
+    case.refresh_from_db()
+    assert (case.system, case.module) == (None, "Üldine")
+    events = list(_events("desk.case.classify").order_by("id"))
+    assert [e.after for e in events] == [
+        {"system_id": skais.pk, "module": "Pensionid"},
+        {"system_id": star.pk, "module": ""},
+        {"system_id": None, "module": "Üldine"},
+    ]
+    # Nothing changed: no event.
+    actions.classify(w.desk, case, system=None, module="Üldine", category="question")
+    assert _events("desk.case.classify").count() == 3
+
+
+def test_classify_refusals_leave_the_case_as_it_was(w):
+    retired = TargetSystemFactory(code="OLD", active=False)
+    case = _open(w)
+    with pytest.raises(PermissionDenied):
+        actions.classify(w.requester, case, category=Case.Category.ACCESS)
+    with pytest.raises(ValidationError) as exc:
+        actions.classify(w.desk, case, category="wish", module="x" * 101)
+    assert set(exc.value.message_dict) == {"category", "module"}
+    with pytest.raises(ValidationError) as exc:
+        actions.classify(w.desk, case, system=retired)
+    assert set(exc.value.message_dict) == {"system"}
+    actions.resolve(w.desk, case, resolution="Tehtud.")
+    actions.close(w.desk, case)
+    with pytest.raises(ValidationError) as exc:
+        actions.classify(w.desk, case, category=Case.Category.ACCESS)
+    assert set(exc.value.message_dict) == {"status"}
+    case.refresh_from_db()
+    assert (case.category, case.system) == ("question", None)
+    assert not _events("desk.case.classify").exists()
+
+
+def test_classify_with_reroute_sends_the_case_where_the_rules_send_it_now(w):
+    access_queue = QueueFactory(code="ACCESS", name="Ligipääsud")
+    agent = make_user("agent", AppRole.DESK_AGENT)
+    rule = RoutingRule.objects.create(
+        order=10, name="Access", category="access", queue=access_queue, assignee=agent
+    )
+    case = _open(w)
+    actions.assign(w.desk, case, assignee=w.desk)
+    # Without reroute the desk's placement stays.
+    actions.classify(w.desk, case, category=Case.Category.ACCESS)
+    case.refresh_from_db()
+    assert (case.queue, case.assignee) == (w.desk_queue, w.desk)
+    actions.classify(w.desk, case, reroute=True)
+    case.refresh_from_db()
+    assert (case.queue, case.assignee) == (access_queue, agent)
+    event = _events("desk.case.classify").order_by("id").last()
+    assert event.after["routing_rule"] == rule.pk
+    assert (event.after["queue_id"], event.after["assignee_id"]) == (access_queue.pk, agent.pk)
+    # Back to a question: no rule matches, the default queue takes it; the assignee works
+    # cases, so they may stay.
+    actions.classify(w.desk, case, category=Case.Category.QUESTION, reroute=True)
+    case.refresh_from_db()
+    assert (case.queue, case.assignee) == (w.desk_queue, agent)
+    assert _events("desk.case.classify").order_by("id").last().after["routing_rule"] is None
+
+
+def test_the_desk_links_a_case_from_an_unknown_sender_to_the_person(w, mail):
+    case = _open(
+        w,
+        actor=None,
+        channel=Case.Channel.EMAIL,
+        requester_email="mari.joggi@gmail.com",
+        requester_name="Mari Jõgi",
+    )
+    assert case.requester is None
+    assert not actions.can_view(w.requester, case)
+    with pytest.raises(PermissionDenied):
+        actions.link_requester(w.requester, case, w.person)
+    actions.link_requester(w.desk, case, w.person)
+    case.refresh_from_db()
+    assert case.requester == w.person
+    # The address the mail came from stays, so that more mail from it finds the case.
+    assert case.requester_email == "mari.joggi@gmail.com"
+    assert actions.can_view(w.requester, case)
+    event = _events("desk.case.link_requester").get()
+    assert (event.actor, event.subject_person_id) == (w.desk, w.person.pk)
+    assert (event.before, event.after) == ({"requester_id": None}, {"requester_id": w.person.pk})
+    # The same person again changes nothing; another person is refused.
+    actions.link_requester(w.desk, case, w.person)
+    with pytest.raises(ValidationError) as exc:
+        actions.link_requester(w.desk, case, w.other_person)
+    assert set(exc.value.message_dict) == {"requester"}
+    case.refresh_from_db()
+    assert case.requester == w.person
+    assert _events("desk.case.link_requester").count() == 1
+    # Replies now go to the person's address.
+    assert outbound._requester_address(case)[1] == w.person.email
+
+
+def test_a_known_sender_is_found_by_address_on_the_unique_index(w):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        case = _open(
+            w, actor=None, channel=Case.Channel.EMAIL, requester_email=w.person.email.upper()
+        )
+    assert case.requester == w.person
+    lookups = [q["sql"] for q in queries if 'FROM "people_person"' in q["sql"]]
+    assert lookups, "the sender was not looked up"
+    # An exact match on the stored (lower-cased) address, without the name ordering that made
+    # both databases walk the name index.
+    assert all("UPPER" not in sql and "ORDER BY" not in sql for sql in lookups)
+
+
 # --- the requester's messages and the SLA pause -----------------------------------------------
 
 
@@ -356,7 +507,8 @@ def test_a_closed_case_is_not_reopened_by_mail(w):
     count = Message.objects.count()
     with pytest.raises(ValidationError) as exc:
         actions.add_requester_message(case, body="Veel üks küsimus")
-    assert "closed" in exc.value.message_dict["case"][0]
+    assert set(exc.value.message_dict) == {"status"}
+    assert "closed" in exc.value.message_dict["status"][0]
     assert Message.objects.count() == count
     case.refresh_from_db()
     assert case.status == Status.CLOSED
@@ -868,8 +1020,11 @@ def test_one_click_rating_with_a_signed_token(w, clock):
     clock.shift(datetime.timedelta(days=31))
     with pytest.raises(PermissionDenied):
         actions.rate(None, case, score=1, token=token)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as exc:
         actions.rate(w.requester, case, score=1)  # the rating period is over
+    # The refusal names the case's field that refuses it, not the score that was fine.
+    assert set(exc.value.message_dict) == {"resolved_at"}
+    assert "30 days" in exc.value.message_dict["resolved_at"][0]
     assert Rating.objects.get().score == 3
 
 
@@ -881,7 +1036,8 @@ def test_rating_refusals(w):
         assert "score" in exc.value.message_dict
     with pytest.raises(ValidationError) as exc:
         actions.rate(w.requester, open_case, score=5)
-    assert "resolved" in exc.value.message_dict["case"][0]
+    assert set(exc.value.message_dict) == {"status"}
+    assert "resolved" in exc.value.message_dict["status"][0]
     with pytest.raises(PermissionDenied):
         actions.rate(w.other, case, score=1)
     with pytest.raises(PermissionDenied):

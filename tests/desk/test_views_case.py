@@ -203,6 +203,92 @@ def test_status_priority_tags_and_time_through_the_page(en, w: World):
     assert bad.status_code == 200 and "panel-time" in bad.content.decode()
 
 
+def test_classify_through_the_page(en, w: World):
+    from tests.desk.factories import SlaPolicyFactory
+
+    access = SlaPolicyFactory(
+        priority=4, category="access", first_response_minutes=60, resolution_minutes=480
+    )
+    case = w.open(module="Vana")
+    login(en, w.desk)
+    html = en.get(_url("case", case)).content.decode()
+    assert 'id="panel-classify"' in html and _url("case_classify", case) in html
+    # The application's modules are offered as the portal offers them (htmx).
+    assert 'hx-get="' + reverse("desk:module_options") + '"' in html
+    response = en.post(
+        _url("case_classify", case),
+        {
+            "classify-category": "access",
+            "classify-system": str(w.system.pk),
+            "classify-module": "Pensionid",
+        },
+        follow=True,
+    )
+    assert "the SLA follows the new category" in response.content.decode()
+    case.refresh_from_db()
+    assert (case.category, case.system, case.module) == ("access", w.system, "Pensionid")
+    assert case.sla_policy == access
+    html = en.get(_url("case", case)).content.decode()
+    assert "Classified: category “access”, application SKAIS2, module “Pensionid”." in html
+
+
+def test_classify_refusal_shows_on_the_form(en, w: World):
+    case = w.open()
+    login(en, w.desk)
+    bad = en.post(_url("case_classify", case), {"classify-category": "wish"})
+    assert bad.status_code == 200
+    html = bad.content.decode()
+    assert 'id="panel-classify" open' in html
+    assert "field--error" in html
+    case.refresh_from_db()
+    assert case.category == "question"
+
+
+def test_classify_and_route_again_through_the_page(en, w: World):
+    from tugi.desk.models import RoutingRule
+
+    RoutingRule.objects.create(name="Access", category="access", queue=w.second_queue)
+    case = w.open()
+    login(en, w.desk)
+    response = en.post(
+        _url("case_classify", case),
+        {"classify-category": "access", "classify-reroute": "on"},
+        follow=True,
+    )
+    assert "routed to the queue “SKAIS-i tugi”" in response.content.decode()
+    case.refresh_from_db()
+    assert case.queue == w.second_queue
+
+
+def test_link_a_case_from_an_unknown_sender_through_the_page(en, w: World):
+    case = actions.create_case(
+        None,
+        channel=Case.Channel.EMAIL,
+        subject="Ei pääse ligi",
+        body="Tere",
+        requester_email="mari.jogi@gmail.com",
+        requester_name="Mari Jõgi",
+    )
+    login(en, w.desk)
+    html = en.get(_url("case", case)).content.decode()
+    assert 'id="panel-requester"' in html
+    # The person with the sender's name is suggested.
+    assert f'<option value="{w.person.email}">Mari Jõgi</option>' in html
+    bad = en.post(_url("case_requester", case), {"requester-requester": "nobody@example.ee"})
+    assert bad.status_code == 200 and "No person has this e-mail address." in bad.content.decode()
+    response = en.post(
+        _url("case_requester", case),
+        {"requester-requester": w.person.email.upper()},
+        follow=True,
+    )
+    assert "Mari Jõgi is now the requester of the case." in response.content.decode()
+    case.refresh_from_db()
+    assert case.requester == w.person
+    html = en.get(_url("case", case)).content.decode()
+    assert 'id="panel-requester"' not in html  # a case with a requester has nothing to link
+    assert "Linked to the person Mari Jõgi." in html
+
+
 def test_resolve_through_the_page_mentions_and_resolves_the_children(en, w: World, mail):
     parent = w.open(subject="SKAIS2 on maas")
     children = [w.open(subject=f"Ka minul ei avane {i}", actor=w.other) for i in range(2)]

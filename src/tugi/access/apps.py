@@ -11,5 +11,7 @@ class AccessConfig(AppConfig):
 
     def ready(self) -> None:
         from tugi.access import notify
+        from tugi.access.lifecycle import substitution
 
         notify.connect()
+        substitution.connect()

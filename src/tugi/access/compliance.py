@@ -14,10 +14,12 @@ suspended at the moment of evaluation, "today" is that moment's date in Tallinn:
 - PAST_END (``past_end:g<grant>``): a grant whose end has passed without any action recording it
   (``ended_reason`` is empty: it lapsed on its own date, nobody ended it, so nobody removed it from
   the target system), whose account is still active, and which no other grant of the same role on
-  the same account continues (one that has started and not ended). Until the lifecycle engine
-  and the connectors record when an end was applied and confirmed by the target, this is the
-  evidence Tugi has that an end is overdue; those issues will sharpen it. Ending a grant through
-  an action, closing the account, or a continuing grant resolves it.
+  the same account continues: one in force now (started and not ended), or a renewal, one that
+  started by the lapsed grant's end and ended after it or not at all (a chain of renewed grants
+  lapses link by link as each next link starts; only its last link can be overdue). Until the
+  lifecycle engine and the connectors record when an end was applied and confirmed by the target,
+  this is the evidence Tugi has that an end is overdue; those issues will sharpen it. Ending a
+  grant through an action, closing the account, or a continuing grant resolves it.
 - SOD_CONFLICT (``sod_conflict:p<person>:r<rule>``): a person holds in force both roles of an
   active SoD rule and has no exception to that rule valid now.
 - LEAVER_ACCOUNT (``leaver_account:a<account>``): an account that is not closed, of a person
@@ -33,11 +35,13 @@ those no longer true.
 How it stays fast (100,000 persons, 1,000,000 grants): the rules are Python over rows, in one
 class (`_Evaluation`) that two loaders feed. `evaluate_all` reads a fixed number of queries
 whatever the number of persons: the small tables (job descriptions with their entitlements,
-roles, SoD rules, suspensions, absences, request items, persons' positions) into dicts, then one
-stream over the grants in force, reading the grant table alone, because a join per row costs
-SQLite more than the whole scan. `evaluate_person` fetches the same facts for one person with
-joins, in four indexed queries. Since both feed the same methods, the full and the per-person
-evaluation cannot disagree on what a rule means.
+roles, SoD rules, suspensions, absences, request items, persons' positions) into dicts, the
+grants that have ended (for PAST_END and its renewals), then one stream over the grants in force,
+reading the grant table alone, because a join per row costs SQLite more than the whole scan.
+`evaluate_person` fetches the same facts for one person with joins, in three indexed queries
+(person, grants, open findings; the SoD rules only when the person may be in conflict). Since
+both feed the same methods, the full and the per-person evaluation cannot disagree on what a
+rule means.
 
 Neither checks permissions: evaluating is reading, and the findings it writes are derived data;
 callers (pages, API, commands) decide who may trigger or see it.
@@ -51,7 +55,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Func, OuterRef, Q, QuerySet, TextField
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -65,7 +69,7 @@ from tugi.access.models import (
     SodException,
     SodRule,
 )
-from tugi.access.queries import grant_open_at, suspension_open_at
+from tugi.access.queries import grant_open_at, held_at, suspension_open_at
 from tugi.core import audit
 from tugi.core.permissions import Actor
 from tugi.people.models import Absence, JobDescription, Person
@@ -253,25 +257,36 @@ class _Evaluation:
         self,
         justified: dict[int, frozenset[int]],
         absent: set[int],
-        sod_rules: Iterable[tuple[int, int, int]],
+        sod_rules: Iterable[tuple[int, int, int]] | None,
         excepted: set[tuple[int, int]],
     ) -> None:
+        """`sod_rules` None: the rules come later (`sod_rules`), so every role held is kept."""
         self.found: dict[str, _Found] = {}
         self.justified = justified
         self.absent = absent
-        self.excepted = excepted  # (rule, person) with an exception valid now
+        self.held_sod: dict[int, set[int]] = defaultdict(set)
+        self.sod_roles: frozenset[int] | None = None
+        self.sod_rules(sod_rules or (), excepted)
+        if sod_rules is None:
+            self.sod_roles = None
+        # Checked once every own grant is known: (grant, holder, role, substituted person).
+        self.substitutions: list[tuple[int, int, int, int]] = []
+        # Lapsed grants no renewal continues (`_unrenewed`), and the (account, role) pairs a
+        # grant in force continues.
+        self.lapsed: list[tuple[int, int, int, int, str]] = []
+        self.continued: set[tuple[int, int]] = set()
+
+    def sod_rules(
+        self, rules: Iterable[tuple[int, int, int]], excepted: set[tuple[int, int]]
+    ) -> None:
+        """The active SoD rules (rule, role a, role b) and the (rule, person) pairs excepted."""
+        self.excepted = excepted
         self.partners: dict[int, list[tuple[int, int]]] = defaultdict(list)  # a → (rule, b)
-        for rule_id, role_a, role_b in sod_rules:
+        for rule_id, role_a, role_b in rules:
             self.partners[role_a].append((rule_id, role_b))
         self.sod_roles = frozenset(
             {*self.partners, *(b for pairs in self.partners.values() for _r, b in pairs)}
         )
-        self.held_sod: dict[int, set[int]] = defaultdict(set)
-        # Checked once every own grant is known: (grant, holder, role, substituted person).
-        self.substitutions: list[tuple[int, int, int, int]] = []
-        # Lapsed grants, and the (account, role) pairs a grant in force continues.
-        self.lapsed: list[tuple[int, int, int, int, datetime.datetime | None]] = []
-        self.continued: set[tuple[int, int]] = set()
 
     def add(self, found: _Found) -> None:
         self.found[_key(found)] = found
@@ -319,7 +334,7 @@ class _Evaluation:
                     Kind.ABSENT_ACTIVE_GRANT, person_id, grant_id, reason="absent", args=(role_id,)
                 )
             )
-        if role_id in self.sod_roles:
+        if self.sod_roles is None or role_id in self.sod_roles:
             self.held_sod[person_id].add(role_id)
 
     def finish(self, absentee_holds: Container[tuple[int, int]]) -> dict[str, _Found]:
@@ -344,7 +359,7 @@ class _Evaluation:
                         person_id,
                         grant_id,
                         reason="past_end",
-                        args=(role_id, valid_to),
+                        args=(role_id, _moment(valid_to)),
                     )
                 )
         for person_id, roles in self.held_sod.items():
@@ -383,9 +398,76 @@ class _Evaluation:
         )
 
 
-def _lapsed_unrecorded(now: datetime.datetime) -> Q:
-    """Grants ended by `now` that no action ended (no reason recorded), on an active account."""
-    return Q(valid_to__lte=now, ended_reason="", account__state=Account.State.ACTIVE)
+def _ended_on_active_account(now: datetime.datetime) -> Q:
+    """Grants ended by `now` on an active account: the lapsed ones and what may renew them."""
+    return Q(valid_to__lte=now, account__state=Account.State.ACTIVE)
+
+
+class _UtcText(Func):
+    """A datetime column as UTC text (`YYYY-MM-DD HH:MM:SS[.ffffff]`) that sorts as the moments
+    do: what SQLite stores, and what PostgreSQL is asked to write.
+
+    For the grants that have ended (hundreds of thousands in the full evaluation): reading each
+    moment as a datetime costs more than the rest of the evaluation of those rows; `_unrenewed`
+    compares the text, and makes a datetime only of the few that become findings.
+    """
+
+    output_field = TextField()
+    # `|| ''` keeps the text: the column itself would come back parsed, by its declared type.
+    template = "(%(expressions)s || '')"
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')",
+            **extra,
+        )
+
+
+def _ended_rows(grants: QuerySet[Grant]) -> QuerySet[Grant, Any]:
+    """The rows `_unrenewed` reads: (grant, person, role, account, from, to, end reason)."""
+    return grants.annotate(
+        start_text=_UtcText("valid_from"), end_text=_UtcText("valid_to")
+    ).values_list(
+        "id", "person_id", "role_id", "account_id", "start_text", "end_text", "ended_reason"
+    )
+
+
+# A grant ended by now on an active account, as `_unrenewed` reads it: (grant, person, role,
+# account, valid_from, valid_to, ended_reason), the moments as UTC text from one source (the
+# database's `_UtcText`, or `_utc_text`), so that they compare as the moments do.
+_Ended = tuple[int, int, int, int, str, str, str]
+
+
+def _utc_text(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _moment(text: str) -> datetime.datetime:
+    """A moment as UTC text (`_UtcText`, `_utc_text`), as an aware datetime."""
+    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC)
+
+
+def _unrenewed(ended: Iterable[_Ended]) -> list[tuple[int, int, int, int, str]]:
+    """The lapsed grants (no end reason recorded) that no renewal continues, from every grant
+    ended by now on an active account: (grant, person, role, account, valid_to as UTC text).
+
+    A renewal is another grant of the same account and role that started by the lapsed grant's
+    end and ended after it. (One that has not ended is in force now, which `finish` counts as a
+    continuation anyway.)
+    """
+    by_pair: dict[tuple[int, int], list[_Ended]] = defaultdict(list)
+    for row in ended:
+        by_pair[(row[3], row[2])].append(row)
+    lapsed = []
+    for rows in by_pair.values():
+        for grant_id, person_id, role_id, account_id, _start, end, reason in rows:
+            if reason == "" and not any(
+                other[0] != grant_id and other[4] <= end < other[5] for other in rows
+            ):
+                lapsed.append((grant_id, person_id, role_id, account_id, end))
+    return lapsed
 
 
 def _stream(rows: QuerySet[Any, Any]) -> Iterator[tuple[Any, ...]]:
@@ -446,10 +528,8 @@ def _compute_all(now: datetime.datetime) -> dict[str, _Found]:
         )
     }
     delegable_roles = {role_id for role_id, (delegable, _s) in role_flags.items() if delegable}
-    ev.lapsed = list(
-        Grant.objects.order_by()
-        .filter(_lapsed_unrecorded(now))
-        .values_list("id", "person_id", "role_id", "account_id", "valid_to")
+    ev.lapsed = _unrenewed(
+        _stream(_ended_rows(Grant.objects.order_by().filter(_ended_on_active_account(now))))
     )
     lapsed_pairs = {(account_id, role_id) for _g, _p, role_id, account_id, _t in ev.lapsed}
     # Own grants of delegable roles: what a substitute's grant can still be passed on from.
@@ -501,12 +581,16 @@ def _compute_all(now: datetime.datetime) -> dict[str, _Found]:
 
 
 def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]:
-    """Every finding of one person: the same rules, fed by four indexed queries.
+    """Every finding of one person: the same rules, fed by two indexed queries (and a third for
+    the SoD rules when the person may be in conflict, one for a substitute's absentees, one for
+    a leaver's accounts).
 
     The person's own columns (position, status, absence today) ride along on the rows of their
     position's job descriptions, and the grants are read with their account, role and request
     item: few queries, each with few joins (on PostgreSQL, planning a many-way join costs more
-    than running it).
+    than running it, and under load each round trip costs more than either). Each grant row
+    also says whether an active SoD rule pairs its role with one the person holds in force:
+    only then are the rules and the person's exceptions read.
     """
     today = timezone.localdate(now)
     person_rows = list(
@@ -533,10 +617,18 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
     suspended_now = GrantSuspension.objects.filter(
         Q(starts_at__lte=now) & suspension_open_at(now), grant_id=OuterRef("pk")
     )
+    # A rule whose first role is this grant's and whose second the person holds in force: the
+    # grant in force may then conflict (the rules decide; this only spares reading them).
+    partner_held = Grant.objects.filter(person_id=person_id, role_id=OuterRef("role_b_id")).filter(
+        held_at(now)
+    )
+    may_conflict = SodRule.objects.filter(active=True, role_a_id=OuterRef("role_id")).filter(
+        Exists(partner_held)
+    )
     grants = (
         Grant.objects.order_by()
         .filter(person_id=person_id)
-        .annotate(suspended=Exists(suspended_now))
+        .annotate(suspended=Exists(suspended_now), may_conflict=Exists(may_conflict))
         .values_list(
             "id",
             "role_id",
@@ -554,27 +646,13 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
             "role__delegable",
             "role__suspend_during_absence",
             "suspended",
+            "may_conflict",
         )
     )
-    rules = []
-    excepted = set()
-    for rule_id, role_a, role_b, has_exception in (
-        SodRule.objects.order_by()
-        .filter(active=True)
-        .annotate(
-            excepted=Exists(
-                SodException.objects.filter(
-                    rule_id=OuterRef("pk"), person_id=person_id, valid_to__gt=now
-                )
-            )
-        )
-        .values_list("id", "role_a_id", "role_b_id", "excepted")
-    ):
-        rules.append((rule_id, role_a, role_b))
-        if has_exception:
-            excepted.add((rule_id, person_id))
-    ev = _Evaluation(jds.justified, {person_id} if absent else set(), rules, excepted)
+    ev = _Evaluation(jds.justified, {person_id} if absent else set(), None, set())
 
+    ended: list[_Ended] = []
+    conflict = False
     for (
         grant_id,
         role_id,
@@ -592,16 +670,19 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
         delegable,
         suspend,
         suspended,
+        may_conflict_now,
     ) in grants:
         if valid_to is not None and valid_to <= now:
-            if ended_reason == "" and account_state == Account.State.ACTIVE:
-                ev.lapsed.append((grant_id, person_id, role_id, account_id, valid_to))
+            if account_state == Account.State.ACTIVE:
+                start, end = _utc_text(valid_from), _utc_text(valid_to)
+                ended.append((grant_id, person_id, role_id, account_id, start, end, ended_reason))
             continue
         if valid_from > now:
             continue
         ev.continued.add((account_id, role_id))
         if suspended:
             continue
+        conflict = conflict or may_conflict_now
         ev.grant_in_force(
             grant_id,
             person_id,
@@ -614,6 +695,26 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
             delegable,
             suspend,
         )
+    ev.lapsed = _unrenewed(ended)
+
+    rules, excepted = [], set()
+    if conflict:
+        for rule_id, role_a, role_b, has_exception in (
+            SodRule.objects.order_by()
+            .filter(active=True)
+            .annotate(
+                excepted=Exists(
+                    SodException.objects.filter(
+                        rule_id=OuterRef("pk"), person_id=person_id, valid_to__gt=now
+                    )
+                )
+            )
+            .values_list("id", "role_a_id", "role_b_id", "excepted")
+        ):
+            rules.append((rule_id, role_a, role_b))
+            if has_exception:
+                excepted.add((rule_id, person_id))
+    ev.sod_rules(rules, excepted)
 
     absentee_holds: set[tuple[int, int]] = set()
     if ev.substitutions:

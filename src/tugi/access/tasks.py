@@ -17,6 +17,10 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 
 from tugi.access import compliance, notify
 from tugi.access.actions import requests
+from tugi.access.lifecycle import (
+    notice_tasks,  # noqa: F401  (registers the notice task)
+    substitution_tasks,  # noqa: F401  (registers its tasks)
+)
 from tugi.access.lifecycle import tasks as lifecycle
 
 log = logging.getLogger(__name__)

@@ -3,6 +3,8 @@
 from django.urls import path
 
 from tugi.access import views
+from tugi.access.views import changes as change_views
+from tugi.access.views import substitutions as substitution_views
 
 app_name = "access"
 urlpatterns = [
@@ -54,7 +56,40 @@ urlpatterns = [
     path("requests/items/<int:pk>/fulfil/", views.item_fulfil, name="item_fulfil"),
     path("approvals/", views.approvals, name="approvals"),
     path("fulfilment/", views.fulfilment, name="fulfilment"),
+    # Substitutions (asendamine).
+    path("substitutions/", substitution_views.substitution_list, name="substitution_list"),
+    path("substitutions/new/", substitution_views.substitution_create, name="substitution_create"),
+    path(
+        "substitutions/proposals/",
+        substitution_views.substitution_proposals,
+        name="substitution_proposals",
+    ),
+    path(
+        "substitutions/<int:pk>/",
+        substitution_views.substitution_detail,
+        name="substitution_detail",
+    ),
+    path(
+        "substitutions/<int:pk>/confirm/",
+        substitution_views.substitution_confirm,
+        name="substitution_confirm",
+    ),
+    path(
+        "substitutions/<int:pk>/cancel/",
+        substitution_views.substitution_cancel,
+        name="substitution_cancel",
+    ),
+    path(
+        "substitutions/<int:pk>/period/",
+        substitution_views.substitution_period,
+        name="substitution_period",
+    ),
     # Compliance.
     path("compliance/", views.compliance, name="compliance"),
     path("compliance/evaluate/", views.compliance_evaluate, name="compliance_evaluate"),
+    # The lifecycle engine's changes: lateness, confirming, retrying.
+    path("changes/", change_views.changes, name="changes"),
+    path("changes/confirm/", change_views.changes_confirm, name="changes_confirm"),
+    path("changes/<int:pk>/confirm/", change_views.change_confirm, name="change_confirm"),
+    path("changes/<int:pk>/retry/", change_views.change_retry, name="change_retry"),
 ]

@@ -60,6 +60,7 @@ from tugi.desk.models import (
     Rating,
     ReplyTemplate,
 )
+from tugi.desk.search import search_subjects
 from tugi.people.models import Person
 
 WORK = "desk.work_case"
@@ -563,6 +564,31 @@ class CaseChangeSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="All the tags, replacing the present ones.",
     )
+    category = serializers.ChoiceField(
+        choices=Case.Category.choices,
+        required=False,
+        help_text="A new category brings the SLA policy of that category (due times recomputed "
+        "from the working time already used).",
+    )
+    system = serializers.PrimaryKeyRelatedField(
+        queryset=TargetSystem.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The application; null: none. Its module is cleared unless `module` is sent.",
+    )
+    module = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    reroute = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="With `category`, `system` or `module`: route the case again by the routing "
+        "rules (it moves to the queue they choose).",
+    )
+    requester = serializers.PrimaryKeyRelatedField(
+        queryset=Person.objects.all(),
+        required=False,
+        help_text="A case from an unknown e-mail sender (`requester` null): the person who wrote "
+        "it. A case that has a requester refuses (400 on `requester`).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "priority" in self.initial_data:
@@ -756,9 +782,9 @@ class CaseFilter(django_filters.FilterSet):
         number = text.lower().removeprefix("tugi").strip().lstrip("#").strip()
         if number.isdigit():
             return queryset.filter(pk=int(number))
-        for word in text.split():
-            queryset = queryset.filter(subject__icontains=word)
-        return queryset
+        # Through the subject index (`tugi.desk.search`): a rare word's few matches by id.
+        found = search_subjects(text)
+        return queryset.filter(found.condition) if found is not None else queryset
 
 
 def requested_statuses(request: Request) -> tuple[str, ...]:
@@ -1090,16 +1116,17 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             parent=given.get("parent"),
             attachments=files,
         )
-        # The new case is all in memory (the action set its relations); only its first message
-        # and the tags' spelling are read back. Nothing else can hang off it yet.
+        # The new case is all in memory (the action set its relations and keeps its first
+        # message); only the files and the tags' spelling are read back. Nothing else can hang
+        # off it yet.
         shown = cast(Any, case)
-        messages = Message.objects.filter(case_id=case.pk).select_related("author__person")
         if files:
-            messages = messages.prefetch_related("attachments")
-        shown.shown_messages = list(messages.order_by("id"))
-        if not files:
-            for message in shown.shown_messages:
-                message.shown_attachments = []
+            messages = Message.objects.filter(case_id=case.pk).select_related("author__person")
+            shown.shown_messages = list(messages.prefetch_related("attachments").order_by("id"))
+        else:
+            first = shown.first_message
+            first.shown_attachments = []
+            shown.shown_messages = [first]
         shown.shown_escalations, shown.shown_rating = [], None
         shown.shown_tags = (
             sorted(case.tags.values_list("name", flat=True)) if given.get("tags") else []
@@ -1108,11 +1135,14 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(data.data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Change a case's status, priority, assignee, queue or tags",
-        description="The desk. Each change goes through its own desk action (status, "
-        "impact/urgency, assignment, tags), all in one transaction: nothing is saved when "
-        "anything is refused. The priority follows from impact and urgency; a new priority "
-        "recomputes the SLA due times.",
+        summary="Change a case's status, priority, classification, requester, assignee, queue or "
+        "tags",
+        description="The desk. Each change goes through its own desk action (requester, "
+        "category/application/module, assignment, impact/urgency, tags, status), all in one "
+        "transaction: nothing is saved when anything is refused. The priority follows from "
+        "impact and urgency, the SLA policy from the priority and the category; a new policy "
+        "recomputes the SLA due times. `reroute` sends the case where the routing rules send "
+        "it now; an explicit `queue` or `assignee` in the same request wins.",
         request=CaseChangeSerializer,
         responses={200: CaseDetailSerializer},
     )
@@ -1121,6 +1151,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         user = _user(request)
         given = _valid(CaseChangeSerializer(data=request.data))
         with transaction.atomic():
+            if "requester" in given:
+                actions.link_requester(user, case, given["requester"])
+            about = {k: given[k] for k in ("category", "system", "module") if k in given}
+            if about or given["reroute"]:
+                actions.classify(user, case, **about, reroute=given["reroute"])
             moves = {k: given[k] for k in ("queue", "assignee") if k in given}
             if moves:
                 actions.assign(user, case, **moves)

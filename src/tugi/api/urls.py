@@ -6,10 +6,13 @@ from rest_framework.routers import SimpleRouter
 
 from tugi.api import (
     access_catalogue,
+    access_changes,
     access_findings,
     access_grants,
     access_requests,
+    access_substitutions,
     desk,
+    hr,
     people,
     views,
 )
@@ -34,11 +37,18 @@ router.register(
     basename="api-accessrequestitem",
 )
 router.register("findings", access_findings.FindingViewSet, basename="api-finding")
+router.register(
+    "substitutions", access_substitutions.SubstitutionViewSet, basename="api-substitution"
+)
+router.register("changes", access_changes.ChangeViewSet, basename="api-change")
 router.register("cases", desk.CaseViewSet, basename="api-case")
 router.register("attachments", desk.AttachmentViewSet, basename="api-attachment")
 
 urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="api-schema"),
     path("docs/", views.docs, name="api-docs"),
+    # The HR system's push, also with a trailing slash (as other routes have one).
+    path("hr/persons", hr.HrPersonsView.as_view(), name="api-hr-persons"),
+    path("hr/persons/", hr.HrPersonsSlashView.as_view()),
     *router.urls,
 ]

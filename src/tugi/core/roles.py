@@ -109,6 +109,9 @@ ROLE_PERMISSIONS: dict[AppRole, list[str]] = {
         "people.change_absence",
         "people.view_dataimport",
         "people.import_hr_data",
+        # Under the joiner policy "request", applying an import files the joiners' and movers'
+        # access requests in the HR specialist's name.
+        "access.file_for_others",
         "access.view_role",
         "access.view_targetsystem",
         "access.view_substitution",

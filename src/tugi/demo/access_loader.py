@@ -12,8 +12,11 @@ Called by `loader` inside its transaction, after the organisation. Who acts, and
   past accounts and grants (history, and a leaver's never-closed account, which `open_account`
   rightly refuses) are written directly, each with a `demo.history` audit event by the system
   actor, like the loader's own `demo.load`. Absences are written directly with a `demo.absence`
-  event, since people have no absence action yet.
+  event, as they were before the absence actions existed (some lie in the past).
 - Suspensions and access requests go through their actions, as the demo users named in the plan.
+- Substitutions: an order goes through `order_substitution` as the unit head who gives it (the
+  substitute's grants and the exclusive suspensions are the system's, as always); a proposal is
+  made by the engine itself (`propose_for_absence`), as its daily run would.
 
 Every day in the plan is resolved against one `now`, taken when this part starts, so the demo
 makes sense relative to the day it is loaded.
@@ -28,6 +31,7 @@ from django.utils import timezone
 
 from tugi.access import policy
 from tugi.access.actions import catalogue, requests, sod
+from tugi.access.actions import substitution as substitutions
 from tugi.access.actions.grants import grant_role, open_account, suspend_grant
 from tugi.access.models import Account, Approval, Grant, Role, TargetSystem
 from tugi.core import audit
@@ -39,6 +43,7 @@ from tugi.demo.access_plan import (
     AccountPlan,
     Day,
     RequestPlan,
+    SubstitutionPlan,
 )
 from tugi.people.models import Absence, Duty, Person
 
@@ -107,6 +112,8 @@ class _Loader:
         self.suspensions()
         for request in self.plan.requests:
             self.request(request)
+        for substitution in self.plan.substitutions:
+            self.substitution(substitution)
 
     def catalogue(self) -> None:
         admin = self.users[CATALOGUE_ACTOR]
@@ -250,6 +257,26 @@ class _Loader:
                 valid_from=self.now,
             )
             suspend_grant(desk, grant, reason=s.reason, ends_at=self.at(s.until))
+
+    def substitution(self, s: SubstitutionPlan) -> None:
+        absentee = self.persons[s.absentee]
+        absence = Absence.objects.get(person=absentee, starts_on=date_of(s.starts, self.now))
+        if s.state == "proposed":
+            if substitutions.propose_for_absence(absence, now=self.now) is None:
+                raise RuntimeError(f"the demo absence of {s.absentee} got no proposal")
+            return
+        orderer = self.users[s.ordered_by]
+        substitutions.order_substitution(
+            orderer,
+            absentee=absentee,
+            substitute=self.persons[s.substitute],
+            starts_at=moment(absence.starts_on, self.now),
+            ends_at=moment(absence.ends_on + datetime.timedelta(days=1), self.now),
+            ordered_by=Person.objects.get(user=orderer),
+            exclusive=s.exclusive,
+            absence=absence,
+            directive=s.directive,
+        )
 
     def request(self, r: RequestPlan) -> None:
         items: list[requests.ItemData] = [

@@ -15,8 +15,10 @@ What the loader does with each part:
   grants their own access: they are an access request instead (see `requests`);
 - anything that starts in the past (history, and the accounts of persons who have left, which
   `open_account` rightly refuses) is written directly, each row with a `demo.history` audit event;
-- absences are written directly with a `demo.absence` event (people have no absence action yet);
-  suspensions go through `suspend_grant`, requests through the request actions.
+- absences are written directly with a `demo.absence` event, like the rest of the holdings the
+  plan places in the past; suspensions go through `suspend_grant`, requests through the request
+  actions, substitutions through `order_substitution` (by the unit head) and the engine's own
+  proposal for an absence (`propose_for_absence`).
 """
 
 import datetime
@@ -155,6 +157,24 @@ class SuspensionPlan:
 
 
 @dataclass(frozen=True)
+class SubstitutionPlan:
+    """A substitution for one of the plan's absences (the absentee's, from day `starts`).
+
+    An order (`state` "ordered") names the substitute and who orders it (a demo username); a
+    proposal ("proposed") is left to the substitution engine, which picks the substitute from
+    the job description as its daily run would.
+    """
+
+    absentee: str
+    starts: int
+    state: str
+    substitute: str = ""
+    ordered_by: str = ""
+    exclusive: bool = False
+    directive: str = ""
+
+
+@dataclass(frozen=True)
 class RequestItemPlan:
     """One change a request asks for: grant `role` until day `valid_to` (open when None)."""
 
@@ -198,6 +218,7 @@ class AccessPlan:
     absences: tuple[AbsencePlan, ...]
     suspensions: tuple[SuspensionPlan, ...]
     requests: tuple[RequestPlan, ...]
+    substitutions: tuple[SubstitutionPlan, ...]
 
     def grants(self) -> Iterator[tuple[AccountPlan, GrantPlan]]:
         """Every planned grant with its account."""
@@ -430,6 +451,7 @@ class _Builder:
             absences=absences,
             suspensions=suspensions,
             requests=self.requests(),
+            substitutions=self.substitutions(),
         )
 
     def _end_day(self, role: RoleSpec) -> int | None:
@@ -582,7 +604,38 @@ class _Builder:
             absences.append(
                 AbsencePlan(self.pick(post).email, "vacation", starts, ends, "schedule", schedule)
             )
+        # Substituted (see `substitutions`): the pensions unit's lead specialist is away now,
+        # the head of the foreign pensions unit soon.
+        absences.append(
+            AbsencePlan(self.login_of["specialist"], "vacation", -2, 7, "schedule", schedule)
+        )
+        head = self.units["PEN-VT"].head
+        assert head is not None
+        absences.append(AbsencePlan(head, "vacation", 9, 22, "schedule", schedule))
         return tuple(absences), tuple(suspensions)
+
+    # --- substitutions
+
+    def substitutions(self) -> tuple[SubstitutionPlan, ...]:
+        """One in force, ordered by the unit head, exclusive; one proposed from the schedule.
+
+        The lead specialist's own rights (among them confirming pension decisions, which is
+        suspended during an absence) are suspended while a pension specialist acts for them.
+        """
+        head = self.units["PEN-VT"].head
+        assert head is not None
+        return (
+            SubstitutionPlan(
+                self.login_of["specialist"],
+                -2,
+                "ordered",
+                substitute=self.pick("PEN-MT-PS").email,
+                ordered_by="approver",
+                exclusive=True,
+                directive="Käskkiri nr 1-3/45",
+            ),
+            SubstitutionPlan(head, 9, "proposed"),
+        )
 
     # --- requests
 

@@ -1135,6 +1135,8 @@ LOGINS = (
     LoginSpec("owner", AppRole.SYSTEM_OWNER, "ARE-AT", "TO"),
     LoginSpec("auditor", AppRole.AUDITOR, "SKA", "AKS"),
     LoginSpec("requester", AppRole.REQUESTER, "PHO-MT", "PHS"),
+    # HR keeps the vacation schedule and may order substitutions for anyone.
+    LoginSpec("hr", AppRole.HR_SPECIALIST, "PER-PT", "PRS"),
 )
 
 

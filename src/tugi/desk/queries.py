@@ -4,30 +4,37 @@ The queue is the hot page (a million cases): it is sorted by SLA due time (cases
 running clock last) then id, and paged by key on (sla_due, id), never by OFFSET and never with
 a COUNT(*). A database cannot read `status IN (…) ORDER BY sla_due` in index order (each status
 is its own run of the index), so the page is read as one small ordered index range per
-*partition* — (queue, status), (assignee, status) or (status) — each at most a page long, merged
-here, and the page's rows are then loaded by id with what the table shows. Every partition
-query is an equality prefix of one of the indexes `case_queue_due`, `case_assignee_due` or
+*partition* — (queue, status), (assignee, status) or (status) — each at most a page long. Every
+partition is an equality prefix of one of the indexes `case_queue_due`, `case_assignee_due` or
 `case_status_due`, followed by the (sla_due, id) range: the cost is a few dozen index entries per
-partition, whatever the size of the table.
+partition, whatever the size of the table. The ranges, their merge (UNION ALL, sorted and cut to
+a page by the database) and the page's rows with what the table shows are one statement, so a
+page is one round trip (on PostgreSQL each costs more than the index ranges) and the rows come
+as plain values, not model instances. A search of the subjects with few matches reads those
+matches instead (`tugi.desk.search`).
 """
 
 import datetime
-import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import reduce
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, Permission, User
-from django.db.models import Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tugi.access.models import TargetSystem
 from tugi.access.page_queries import id_page
 from tugi.core.models import AuditEvent
-from tugi.desk import actions, calendar
-from tugi.desk.models import Case, Escalation, Message, Queue, ReplyTemplate, SlaPolicy, Tag
+from tugi.desk import actions, calendar, sla
+from tugi.desk.models import Case, Escalation, Message, Queue, ReplyTemplate
+from tugi.desk.search import search_subjects
 from tugi.people.models import Person
 from tugi.people.queries import KeysetPage, decode_cursor, encode_cursor
 
@@ -75,23 +82,23 @@ class QueueFilters:
     """What the queue shows: a tab and optional filters (empty means "any")."""
 
     tab: str = Tab.MINE
-    queue: Queue | None = None
+    queue_id: int | None = None
     status: str = ""
     priority: int | None = None
     system_id: int | None = None
     category: str = ""
-    tag: Tag | None = None
+    tag_id: int | None = None
     q: str = ""
 
     @property
     def filtered(self) -> bool:
         return bool(
-            self.queue
+            self.queue_id
             or self.status
             or self.priority
             or self.system_id
             or self.category
-            or self.tag
+            or self.tag_id
             or self.q.strip()
         )
 
@@ -130,6 +137,8 @@ class QueuePlan:
     partitions: list[dict[str, Any]]
     residual: Q = field(default_factory=Q)
     due_until: datetime.datetime | None = None  # "breaching soon": only rows due by then
+    # A search with few matches: the only rows that can be in the view (see `tugi.desk.search`).
+    candidates: list[int] | None = None
 
 
 def my_queue_ids(user: User | AnonymousUser) -> list[int]:
@@ -147,13 +156,8 @@ def _residual(f: QueueFilters) -> Q:
         q &= Q(system_id=f.system_id)
     if f.category:
         q &= Q(category=f.category)
-    if f.tag is not None:
-        q &= Q(id__in=Case.tags.through.objects.filter(tag_id=f.tag.pk).values("case_id"))
-    text = " ".join(f.q.split())
-    if text and case_number(text) is None:
-        # A substring of the subject: a scan of the view's rows (cheap in a queue, slow across
-        # every open case of a very large desk; a full-text index would be the next step).
-        q &= Q(subject__icontains=text)
+    if f.tag_id is not None:
+        q &= Q(id__in=Case.tags.through.objects.filter(tag_id=f.tag_id).values("case_id"))
     return q
 
 
@@ -168,15 +172,15 @@ def plan_queue(user: Any, f: QueueFilters, now: datetime.datetime) -> QueuePlan:
     statuses = [f.status] if f.status else list(OPEN_STATUSES)
     residual = _residual(f)
     due_until = None
-    by_queue = [{"queue_id": f.queue.pk, "status": s} for s in statuses] if f.queue else None
+    by_queue = [{"queue_id": f.queue_id, "status": s} for s in statuses] if f.queue_id else None
     if f.tab == Tab.MINE:
         parts = [{"assignee_id": user.pk, "status": s} for s in statuses]
-        if f.queue:
-            residual &= Q(queue_id=f.queue.pk)
+        if f.queue_id:
+            residual &= Q(queue_id=f.queue_id)
     elif f.tab == Tab.MY_QUEUES:
         ids = my_queue_ids(user)
-        if f.queue:
-            ids = [i for i in ids if i == f.queue.pk]
+        if f.queue_id:
+            ids = [i for i in ids if i == f.queue_id]
         if len(ids) <= MAX_QUEUE_PARTITIONS:
             parts = [{"queue_id": i, "status": s} for i in ids for s in statuses]
         else:
@@ -186,15 +190,15 @@ def plan_queue(user: Any, f: QueueFilters, now: datetime.datetime) -> QueuePlan:
             residual &= Q(queue_id__in=ids)
     elif f.tab == Tab.UNASSIGNED:
         parts = [{"assignee__isnull": True, "status": s} for s in statuses]
-        if f.queue:
-            residual &= Q(queue_id=f.queue.pk)
+        if f.queue_id:
+            residual &= Q(queue_id=f.queue_id)
     elif f.tab == Tab.BREACHING:
         # Only running clocks have a due time; paused and finished cases are never "breaching".
         statuses = [s for s in statuses if s in OPEN_STATUSES]
         due_until = calendar.add_working_seconds(now, breaching_hours() * 3600)
         parts = (
-            [{"queue_id": f.queue.pk, "status": s} for s in statuses]
-            if f.queue
+            [{"queue_id": f.queue_id, "status": s} for s in statuses]
+            if f.queue_id
             else [{"status": s} for s in statuses]
         )
     elif f.tab == Tab.ESCALATED:
@@ -203,16 +207,20 @@ def plan_queue(user: Any, f: QueueFilters, now: datetime.datetime) -> QueuePlan:
             kind=Escalation.Kind.SPECIALISTS, queue__members=user
         ).exclude(status=Escalation.Status.CLOSED)
         parts = [{"id__in": escalated.values("case_id"), "status__in": statuses}]
-        if f.queue:
-            residual &= Q(queue_id=f.queue.pk)
+        if f.queue_id:
+            residual &= Q(queue_id=f.queue_id)
     else:  # all
         parts = by_queue or [{"status": s} for s in statuses]
     number = case_number(f.q) if f.q.strip() else None
+    candidates = None
     if number is not None:
         # A case number: every partition becomes a primary-key lookup (the view's own
         # conditions still apply, so "mine" finds it only if it is mine).
         parts = [{**part, "pk": number} for part in parts]
-    return QueuePlan(parts, residual, due_until)
+    elif found := search_subjects(f.q):
+        residual &= found.condition
+        candidates = found.candidates
+    return QueuePlan(parts, residual, due_until, candidates)
 
 
 def _after(key: Key, forward: bool) -> Q:
@@ -225,85 +233,213 @@ def _after(key: Key, forward: bool) -> Q:
     )
 
 
-def _read_keys(plan: QueuePlan, after: Key | None, forward: bool, limit: int) -> list[Key]:
-    """Up to `limit` keys of the view beyond `after`, in the direction of travel."""
-    base = Case.objects.filter(plan.residual) if plan.residual else Case.objects.all()
-    due_order = ("sla_due", "id") if forward else ("-sla_due", "-id")
-    id_order = "id" if forward else "-id"
+def _partition_ranges(
+    plan: QueuePlan, after: Key | None, forward: bool, limit: int
+) -> list[QuerySet[Case, Any]]:
+    """Each partition's ordered index range beyond `after`, at most `limit` (id, sla_due) rows.
 
-    def with_due() -> list[Key]:
-        found: list[Key] = []
-        for part in plan.partitions:
+    Rows with a due time come before those without one; so forward from a row without one only
+    those after it (by id) remain, and backward from a row with one only due rows come before it.
+    """
+    base = Case.objects.filter(plan.residual) if plan.residual else Case.objects.all()
+    starts_without = after is not None and after[0] == 1
+    with_due = not (forward and starts_without)
+    # "Breaching soon" lists only running clocks, which always have a due time.
+    without_due = plan.due_until is None and (forward or starts_without)
+    due_order = ("sla_due", "id") if forward else ("-sla_due", "-id")
+    ranges = []
+    for part in plan.partitions:
+        if with_due:
             qs = base.filter(**part, sla_due__isnull=False)
             if plan.due_until is not None:
                 qs = qs.filter(sla_due__lte=plan.due_until)
             if after is not None and after[0] == 0:
                 qs = qs.filter(_after(after, forward))
-            found.extend(
-                (0, due, pk)
-                for pk, due in qs.order_by(*due_order).values_list("id", "sla_due")[:limit]
-            )
-        return found
-
-    def without_due(need: int) -> list[Key]:
-        found: list[Key] = []
-        for part in plan.partitions:
+            ranges.append(qs.order_by(*due_order).values_list("id", "sla_due")[:limit])
+        if without_due:
             qs = base.filter(**part, sla_due__isnull=True)
-            if after is not None and after[0] == 1:
+            if starts_without:
+                assert after is not None
                 qs = qs.filter(**{"id__gt" if forward else "id__lt": after[2]})
-            found.extend(
-                (1, None, pk) for pk in qs.order_by(id_order).values_list("id", flat=True)[:need]
-            )
-        return found
+            id_order = "id" if forward else "-id"
+            ranges.append(qs.order_by(id_order).values_list("id", "sla_due")[:limit])
+    return ranges
 
-    pick = heapq.nsmallest if forward else heapq.nlargest
-    # Forward: due rows first, then (if the page is not full) the rows without a due time.
-    # Backward from a row without one: those first, then the due rows before them.
-    regions = []
-    starts_without = after is not None and after[0] == 1
+
+def _page_ids_sql(plan: QueuePlan, after: Key | None, forward: bool, limit: int) -> RawSQL:
+    """The ids of the next `limit` rows of the view, as one subquery for the database to run.
+
+    Each partition is its own short ordered index range (see the module's docstring); the
+    ranges are put together with UNION ALL and the database sorts their few hundred keys and
+    keeps a page. One statement instead of one per partition: on PostgreSQL every round trip
+    costs more than the index ranges themselves. (Each range is wrapped in a SELECT of its own
+    because SQLite allows ORDER BY and LIMIT only there, not in a member of a compound.)
+    """
+    parts: list[str] = []
+    params: list[Any] = []
+    for n, qs in enumerate(_partition_ranges(plan, after, forward, limit)):
+        sql, part_params = qs.query.sql_with_params()
+        # The ORM's own SQL with its parameters kept apart: nothing from the request is pasted.
+        parts.append(f"SELECT p{n}.id, p{n}.sla_due FROM ({sql}) p{n}")  # noqa: S608
+        params.extend(part_params)
+    direction = "" if forward else " DESC"
+    order = f"(u.sla_due IS NULL){direction}, u.sla_due{direction}, u.id{direction}"
+    union = " UNION ALL ".join(parts)
+    sql = f"SELECT u.id FROM ({union}) u ORDER BY {order} LIMIT %s"  # noqa: S608 - as above
+    return RawSQL(sql, (*params, limit))  # noqa: S611 - parameters passed apart
+
+
+def _candidate_page(
+    plan: QueuePlan, after: Key | None, forward: bool, limit: int
+) -> QuerySet[Case, Any]:
+    """The next `limit` rows of a search with few matches: those rows, filtered and sorted.
+
+    Walking the view's index ranges would read every row of them when a rare word is found late
+    or never; the candidates are at most `search.FEW` primary-key lookups.
+    """
+    assert plan.candidates is not None
+    in_view = reduce(Q.__or__, (Q(**part) for part in plan.partitions))
+    qs = Case.objects.filter(plan.residual, in_view, pk__in=plan.candidates)
+    if plan.due_until is not None:
+        qs = qs.filter(sla_due__lte=plan.due_until)
+    if after is not None:
+        null, _due, pk = after
+        if forward:
+            beyond = Q(sla_due__isnull=True, id__gt=pk) if null else Q(sla_due__isnull=True)
+        else:
+            beyond = Q(sla_due__isnull=True, id__lt=pk) | Q(sla_due__isnull=False) if null else Q()
+        if not null:
+            beyond |= Q(sla_due__isnull=False) & _after(after, forward)
+        qs = qs.filter(beyond)
     if forward:
-        regions = ["without"] if starts_without else ["with", "without"]
+        order = (F("sla_due").asc(nulls_last=True), F("id").asc())
     else:
-        regions = ["without", "with"] if starts_without else ["with"]
-    keys: list[Key] = []
-    for region in regions:
-        if region == "with":
-            keys.extend(with_due())
-        elif plan.due_until is None:
-            keys.extend(without_due(limit - len(keys) if forward else limit))
-        keys = pick(limit, keys, key=_sort_key)
-        if len(keys) >= limit:
-            break
-    return keys
+        order = (F("sla_due").desc(nulls_first=True), F("id").desc())
+    return qs.order_by(*order)[:limit]
 
 
-# Only what a queue row shows: a case row has twenty-odd columns, half of them times that each
-# cost a conversion, and the page loads fifty.
-ROW_FIELDS = (
+@dataclass
+class QueueRow:
+    """One case as the queue lists it: plain values, not a model instance (fifty of those with
+    four related instances each cost more than the query that found them)."""
+
+    pk: int
+    subject: str
+    status: str
+    priority: int
+    requester: str
+    system: str
+    module: str
+    queue: str
+    assignee_id: int | None
+    sla_due: datetime.datetime | None
+    sla_breached_at: datetime.datetime | None
+    sla_policy_id: int | None
+    tags: list[str]
+    assignee: str = ""  # as people know them (`user_label`)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def key(self) -> Key:
+        return (1, None, self.pk) if self.sla_due is None else (0, self.sla_due, self.pk)
+
+
+# What a queue row shows, read with the page's ids in the same statement.
+_ROW_VALUES = (
     "id",
     "subject",
-    "requester_id",
+    "status",
+    "priority",
     "requester_name",
     "requester_email",
-    "system_id",
+    "requester__first_name",
+    "requester__last_name",
+    "system__code",
     "module",
-    "priority",
-    "status",
-    "queue_id",
+    "queue__name",
     "assignee_id",
     "sla_due",
     "sla_breached_at",
     "sla_policy_id",
-    "requester__first_name",
-    "requester__last_name",
-    "system__code",
-    "queue__name",
-    "assignee__username",
-    "assignee__first_name",
-    "assignee__last_name",
-    "assignee__person__first_name",
-    "assignee__person__last_name",
 )
+# A case's tag names in the same statement, joined by a character no tag name contains.
+_TAG_SEPARATOR = "\x1f"
+_TAGS_SQL = {
+    "postgresql": (
+        "SELECT string_agg(t.name, chr(31)) FROM desk_case_tags ct"
+        ' JOIN desk_tag t ON t.id = ct.tag_id WHERE ct.case_id = "desk_case"."id"'
+    ),
+    "sqlite": (
+        "SELECT group_concat(t.name, char(31)) FROM desk_case_tags ct"
+        ' JOIN desk_tag t ON t.id = ct.tag_id WHERE ct.case_id = "desk_case"."id"'
+    ),
+}
+
+
+def _rows(qs: QuerySet[Case, Any]) -> list[QueueRow]:
+    """The rows of a page (unordered), with their tags, in one statement."""
+    tags_sql = _TAGS_SQL.get(connection.vendor)
+    values = qs.values(*_ROW_VALUES)
+    if tags_sql is not None:
+        values = values.annotate(tag_list=RawSQL(tags_sql, ()))  # noqa: S611 - a constant
+    rows = []
+    for v in values:
+        if v["requester__last_name"] is not None:
+            requester = f"{v['requester__first_name']} {v['requester__last_name']}"
+        else:
+            requester = v["requester_name"] or v["requester_email"]
+        rows.append(
+            QueueRow(
+                pk=v["id"],
+                subject=v["subject"],
+                status=v["status"],
+                priority=v["priority"],
+                requester=requester,
+                system=v["system__code"] or "",
+                module=v["module"],
+                queue=v["queue__name"],
+                assignee_id=v["assignee_id"],
+                sla_due=v["sla_due"],
+                sla_breached_at=v["sla_breached_at"],
+                sla_policy_id=v["sla_policy_id"],
+                tags=sorted((v.get("tag_list") or "").split(_TAG_SEPARATOR))
+                if v.get("tag_list")
+                else [],
+            )
+        )
+    if tags_sql is None:
+        names = tag_names([row.pk for row in rows])
+        for row in rows:
+            row.tags = names.get(row.pk, [])
+    labels = user_labels({row.assignee_id for row in rows if row.assignee_id is not None})
+    for row in rows:
+        if row.assignee_id is not None:
+            row.assignee = labels.get(row.assignee_id, "")
+    return rows
+
+
+def user_labels(ids: Iterable[int]) -> dict[int, str]:
+    """`user_label` of each of these users, in one small query.
+
+    Separate from the page's statement: joining users to their persons there made PostgreSQL
+    plan a merge join along every person's user index, and a page has few distinct assignees.
+    """
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = User.objects.filter(pk__in=wanted).values_list(
+        "id", "username", "first_name", "last_name", "person__first_name", "person__last_name"
+    )
+    labels = {}
+    for pk, username, first, last, person_first, person_last in rows:
+        if person_last is not None:
+            labels[pk] = f"{person_first} {person_last}"
+        else:
+            labels[pk] = f"{first} {last}".strip() or username
+    return labels
 
 
 def tag_names(ids: Sequence[int]) -> dict[int, list[str]]:
@@ -319,25 +455,28 @@ def tag_names(ids: Sequence[int]) -> dict[int, list[str]]:
     return names
 
 
-def _load(ids: Sequence[int]) -> list[Case]:
-    """The page's cases by id, in the given order, each with `tag_names`."""
-    if not ids:
-        return []
-    qs = (
-        Case.objects.select_related("requester", "system", "queue", "assignee__person")
-        .only(*ROW_FIELDS)
-        .filter(id__in=list(ids))
-    )
-    by_id = {case.pk: case for case in qs}
-    tags = tag_names(ids)
-    rows = [by_id[pk] for pk in ids if pk in by_id]
-    for case in rows:
-        case.tag_names = tags.get(case.pk, [])  # type: ignore[attr-defined]
-    return rows
+def _read_page(plan: QueuePlan, after: Key | None, forward: bool, limit: int) -> list[QueueRow]:
+    """Up to `limit` rows of the view beyond `after`, in the direction of travel."""
+    if plan.candidates is not None:
+        page = _candidate_page(plan, after, forward, limit)
+        qs = Case.objects.filter(pk__in=page.values("pk"))
+    else:
+        qs = Case.objects.filter(pk__in=_page_ids_sql(plan, after, forward, limit))
+    rows = _rows(qs.order_by())
+    return sorted(rows, key=lambda row: _sort_key(row.key), reverse=not forward)
 
 
-def _key_of(case: Case) -> Key:
-    return (1, None, case.pk) if case.sla_due is None else (0, case.sla_due, case.pk)
+@dataclass
+class QueuePage:
+    """One page of a queue view and the opaque cursors of its neighbours (as `KeysetPage`)."""
+
+    rows: list[QueueRow]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+
+    @property
+    def has_other_pages(self) -> bool:
+        return bool(self.next_cursor or self.prev_cursor)
 
 
 def queue_page(
@@ -346,39 +485,44 @@ def queue_page(
     cursor: str = "",
     now: datetime.datetime | None = None,
     size: int = PAGE_SIZE,
-) -> KeysetPage[Case]:
+) -> QueuePage:
     """One page of a queue view, soonest due first (no due time last), then by id."""
     now = now or timezone.now()
     plan = plan_queue(user, filters, now)
     if not plan.partitions:
-        return KeysetPage([])
+        return QueuePage([])
     decoded = _cursor_to_key(cursor)
-    if decoded is None:
-        keys = _read_keys(plan, None, True, size + 1)
-        more = len(keys) > size
-        rows = _load([k[2] for k in keys[:size]])
-        return KeysetPage(rows, _key_to_cursor("n", _key_of(rows[-1])) if more and rows else None)
-    direction, key = decoded
-    if direction == "n":
-        keys = _read_keys(plan, key, True, size + 1)
-        more = len(keys) > size
-        rows = _load([k[2] for k in keys[:size]])
-        return KeysetPage(
-            rows,
-            _key_to_cursor("n", _key_of(rows[-1])) if more and rows else None,
-            _key_to_cursor("p", _key_of(rows[0])) if rows else None,
-        )
-    keys = _read_keys(plan, key, False, size + 1)
-    more = len(keys) > size
-    rows = _load([k[2] for k in reversed(keys[:size])])
-    return KeysetPage(
+    direction, key = decoded if decoded is not None else ("n", None)
+    forward = direction == "n"
+    found = _read_page(plan, key, forward, size + 1)
+    more = len(found) > size
+    rows = found[:size]
+    if not forward:
+        rows.reverse()
+    if not rows:
+        return QueuePage([])
+    has_next = more if forward else True
+    has_prev = key is not None if forward else more
+    return QueuePage(
         rows,
-        _key_to_cursor("n", _key_of(rows[-1])) if rows else None,
-        _key_to_cursor("p", _key_of(rows[0])) if more and rows else None,
+        _key_to_cursor("n", rows[-1].key) if has_next else None,
+        _key_to_cursor("p", rows[0].key) if has_prev else None,
     )
 
 
 # --- how SLA due times look in a list -----------------------------------------------------------
+
+
+class DueRow(Protocol):
+    """What `due_marks` reads of a case (a `Case` or a `QueueRow`)."""
+
+    pk: Any
+    sla_due: datetime.datetime | None
+    sla_breached_at: datetime.datetime | None
+    sla_policy_id: int | None
+
+    @property
+    def is_open(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -389,7 +533,7 @@ class DueMark:
     level: str  # "breached", "warning", "ok", "paused" or "none"
 
 
-def due_marks(cases: Iterable[Case], now: datetime.datetime) -> dict[int, DueMark]:
+def due_marks(cases: Iterable[DueRow], now: datetime.datetime) -> dict[int, DueMark]:
     """Per case: breached (past due or marked), warning (within its policy's warning window)."""
     horizons: dict[int, datetime.datetime] = {}
     marks: dict[int, DueMark] = {}
@@ -402,8 +546,8 @@ def due_marks(cases: Iterable[Case], now: datetime.datetime) -> dict[int, DueMar
         if case.sla_due <= now or case.sla_breached_at is not None:
             level = "breached"
         else:
-            if warn_minutes is None:  # a handful of policies: one small query for the page
-                warn_minutes = dict(SlaPolicy.objects.values_list("id", "warn_before_minutes"))
+            if warn_minutes is None:  # a handful of policies, kept per process
+                warn_minutes = {p.pk: p.warn_before_minutes for p in sla.policies().values()}
             warn = warn_minutes.get(case.sla_policy_id or 0, 0)
             if warn not in horizons:
                 horizons[warn] = calendar.add_working_seconds(now, warn * 60)
@@ -505,10 +649,57 @@ def _name_of_user(users: dict[int, User], pk: Any) -> str:
     return user_label(user)
 
 
-def _event_text(event: AuditEvent, users: dict[int, User], queues: dict[int, Queue]) -> str | None:
+@dataclass
+class _Names:
+    """What the history's events refer to by id, read once for the whole history."""
+
+    users: dict[int, User] = field(default_factory=dict)
+    queues: dict[int, Queue] = field(default_factory=dict)
+    systems: dict[int, TargetSystem] = field(default_factory=dict)
+    persons: dict[int, Person] = field(default_factory=dict)
+
+
+def _classify_text(after: dict[str, Any], names: _Names) -> str | None:
+    parts = []
+    if "category" in after:
+        categories = dict(Case.Category.choices)
+        parts.append(
+            _("category “%(category)s”")
+            % {"category": categories.get(after["category"], after["category"])}
+        )
+    if "system_id" in after:
+        system = names.systems.get(after["system_id"]) if after["system_id"] else None
+        parts.append(
+            _("application %(system)s") % {"system": system.code}
+            if system is not None
+            else _("no application")
+        )
+    if "module" in after:
+        parts.append(
+            _("module “%(module)s”") % {"module": after["module"]}
+            if after["module"]
+            else _("no module")
+        )
+    if "queue_id" in after:
+        queue = names.queues.get(after["queue_id"])
+        parts.append(_("routed to the queue “%(queue)s”") % {"queue": queue or "?"})
+    if not parts:
+        return None
+    return _("Classified: %(what)s.") % {"what": _(", ").join(parts)}
+
+
+def _event_text(event: AuditEvent, names: _Names) -> str | None:
     after: dict[str, Any] = event.after or {}
     action = event.action
     statuses = dict(Case.Status.choices)
+    users, queues = names.users, names.queues
+    if action == "desk.case.classify":
+        return _classify_text(after, names)
+    if action == "desk.case.link_requester":
+        person = names.persons.get(after.get("requester_id") or 0)
+        return _("Linked to the person %(person)s.") % {
+            "person": person.full_name if person is not None else "?"
+        }
     if action == "desk.case.assign":
         parts = []
         if "queue_id" in after:
@@ -581,21 +772,27 @@ def system_events(case: Case, escalation_ids: Sequence[int]) -> list[HistoryEven
         .select_related("actor__person")
         .order_by("id")[:500]
     )
-    user_ids = {
-        e.after.get("assignee_id")
-        for e in events
-        if isinstance(e.after, dict) and isinstance(e.after.get("assignee_id"), int)
-    }
-    queue_ids = {
-        e.after.get("queue_id")
-        for e in events
-        if isinstance(e.after, dict) and isinstance(e.after.get("queue_id"), int)
-    }
-    users = User.objects.select_related("person").in_bulk(list(user_ids)) if user_ids else {}
-    queues = Queue.objects.in_bulk(list(queue_ids)) if queue_ids else {}
+
+    def ids(key: str) -> list[int]:
+        return list(
+            {
+                e.after[key]
+                for e in events
+                if isinstance(e.after, dict) and isinstance(e.after.get(key), int)
+            }
+        )
+
+    user_ids, queue_ids = ids("assignee_id"), ids("queue_id")
+    system_ids, person_ids = ids("system_id"), ids("requester_id")
+    names = _Names(
+        users=User.objects.select_related("person").in_bulk(user_ids) if user_ids else {},
+        queues=Queue.objects.in_bulk(queue_ids) if queue_ids else {},
+        systems=TargetSystem.objects.in_bulk(system_ids) if system_ids else {},
+        persons=Person.objects.in_bulk(person_ids) if person_ids else {},
+    )
     out = []
     for event in events:
-        text = _event_text(event, users, queues)
+        text = _event_text(event, names)
         if text is None:
             continue
         actor = user_label(event.actor) if event.actor is not None else _("Tugi (automatic)")
@@ -628,6 +825,33 @@ def open_descendants(case: Case, limit: int = 200) -> list[Case]:
         seen.update(level)
         found.extend(c for c in children if c.status in OPEN_STATUSES)
     return found[:limit]
+
+
+def requester_suggestions(case: Case, limit: int = 10) -> list[Person]:
+    """Known persons who may be the unknown sender of a case: by name, and by the address's name.
+
+    "Mari Tamm" <mari.tamm@gmail.com> suggests the persons named Mari Tamm (or Tamm Mari) and
+    those whose address starts with "mari.tamm@". Each is an index range (the name keyset
+    index, the unique e-mail index), never a scan of every person.
+    """
+    if case.requester_id is not None:
+        return []
+    found: dict[int, Person] = {}
+    words = case.requester_name.split()
+    if len(words) >= 2:
+        for first, last in ((words[:-1], words[-1]), (words[1:], words[0])):
+            for person in Person.objects.filter(
+                last_name=last, first_name=" ".join(first)
+            ).order_by("last_name", "first_name", "id")[:limit]:
+                found.setdefault(person.pk, person)
+    local = case.requester_email.partition("@")[0].lower()
+    if local:
+        start = f"{local}@"
+        for person in Person.objects.filter(email__gte=start, email__lt=f"{start}\uffff").order_by(
+            "email"
+        )[:limit]:
+            found.setdefault(person.pk, person)
+    return list(found.values())[:limit]
 
 
 def time_spent(case: Case) -> int:

@@ -13,11 +13,13 @@ leaves a case without a queue: with no active desk queue at all it raises a clea
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from tugi.core.text import fold
+from tugi.desk import config_cache
 from tugi.desk.models import Case, Queue, RoutingRule
 
 
@@ -30,38 +32,62 @@ class Destination:
     rule: RoutingRule | None
 
 
-def rule_matches(rule: RoutingRule, case: Case, folded_text: str) -> bool:
+@dataclass(frozen=True)
+class _Setup:
+    """The active rules in the order they are tried (each with its queue and folded keyword),
+    and the default queue (None: the desk has none). Kept per process (`config_cache`)."""
+
+    rules: tuple[tuple[RoutingRule, str], ...]
+    default: Queue | None
+
+
+def rule_matches(
+    rule: RoutingRule, case: Case, folded_text: str, keyword: str | None = None
+) -> bool:
     """Whether every condition the rule sets holds for the case (folded_text: subject + body)."""
     if rule.system_id is not None and rule.system_id != case.system_id:
         return False
     if rule.category and rule.category != case.category:
         return False
-    keyword = fold(rule.keyword.strip())
+    keyword = fold(rule.keyword.strip()) if keyword is None else keyword
     return not keyword or keyword in folded_text
+
+
+def _default_queue() -> Queue | None:
+    code = getattr(settings, "TUGI_DESK_DEFAULT_QUEUE", "")
+    if code:
+        queue = Queue.objects.filter(code=code, active=True).first()
+        if queue is not None:
+            return queue
+    return Queue.objects.filter(kind=Queue.Kind.DESK, active=True).order_by("id").first()
+
+
+def _load() -> _Setup:
+    rules = (
+        RoutingRule.objects.filter(active=True, queue__active=True)
+        .select_related("queue")
+        .order_by("order", "id")
+    )
+    return _Setup(tuple((rule, fold(rule.keyword.strip())) for rule in rules), _default_queue())
+
+
+def _setup() -> _Setup:
+    code = getattr(settings, "TUGI_DESK_DEFAULT_QUEUE", "")
+    return config_cache.kept(f"routing:{code}", _load)
 
 
 def route(case: Case, body: str = "") -> RoutingRule | None:
     """The first active rule (by order) that matches the case, or None."""
     text = fold(f"{case.subject}\n{body}")
-    rules = (
-        RoutingRule.objects.filter(active=True, queue__active=True)
-        .select_related("queue", "assignee")
-        .order_by("order", "id")
-    )
-    for rule in rules:
-        if rule_matches(rule, case, text):
+    for rule, keyword in _setup().rules:
+        if rule_matches(rule, case, text, keyword):
             return rule
     return None
 
 
 def default_queue() -> Queue:
     """The queue for cases no rule claims; a clear error if the desk has none."""
-    code = getattr(settings, "TUGI_DESK_DEFAULT_QUEUE", "")
-    if code:
-        queue = Queue.objects.filter(code=code, active=True).first()
-        if queue is not None:
-            return queue
-    queue = Queue.objects.filter(kind=Queue.Kind.DESK, active=True).order_by("id").first()
+    queue = _setup().default
     if queue is None:
         raise ValidationError(
             {
@@ -74,11 +100,21 @@ def default_queue() -> Queue:
     return queue
 
 
-def _may_take(user: User, queue: Queue) -> bool:
-    """A rule's assignee gets the case only while they can still work it."""
-    if not user.is_active:
-        return False
-    return user.has_perm("desk.work_case") or queue.members.filter(pk=user.pk).exists()
+def _may_take(user_id: int, queue: Queue) -> User | None:
+    """A rule's assignee, if they can still work the queue (asked afresh: accounts and roles
+    change outside the desk's configuration). One query."""
+    work = Permission.objects.filter(content_type__app_label="desk", codename="work_case")
+    return (
+        User.objects.filter(pk=user_id, is_active=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__in=work)
+            | Q(groups__permissions__in=work)
+            | Q(queues=queue)
+        )
+        .order_by()
+        .first()
+    )
 
 
 def destination(case: Case, body: str = "") -> Destination:
@@ -86,5 +122,5 @@ def destination(case: Case, body: str = "") -> Destination:
     rule = route(case, body)
     if rule is None:
         return Destination(default_queue(), None, None)
-    assignee = rule.assignee if rule.assignee and _may_take(rule.assignee, rule.queue) else None
+    assignee = _may_take(rule.assignee_id, rule.queue) if rule.assignee_id is not None else None
     return Destination(rule.queue, assignee, rule)

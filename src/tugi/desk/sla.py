@@ -27,7 +27,7 @@ from typing import Literal
 from django.db.models import F, Q, QuerySet
 from django.dispatch import Signal
 
-from tugi.desk import calendar
+from tugi.desk import calendar, config_cache
 from tugi.desk.models import Case, SlaPolicy
 
 # Priority from impact (rows) × urgency (columns), both Case.Level (1 high, 2 medium, 3 low).
@@ -99,14 +99,19 @@ def priority_from(impact: int, urgency: int) -> int:
         ) from None
 
 
+def _policies() -> dict[tuple[int, str], SlaPolicy]:
+    return {(p.priority, p.category): p for p in SlaPolicy.objects.all()}
+
+
+def policies() -> dict[tuple[int, str], SlaPolicy]:
+    """Every policy by (priority, category), kept per process until one changes (a handful)."""
+    return config_cache.kept("sla:policies", _policies)
+
+
 def choose_policy(case: Case) -> SlaPolicy | None:
     """The policy for the case's priority and category, else for its priority alone, else None."""
-    # One query: an exact category sorts before "" in descending order.
-    return (
-        SlaPolicy.objects.filter(priority=case.priority, category__in=[case.category, ""])
-        .order_by("-category")
-        .first()
-    )
+    known = policies()
+    return known.get((case.priority, case.category)) or known.get((case.priority, ""))
 
 
 # --- the clock ---------------------------------------------------------------------------------

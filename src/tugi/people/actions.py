@@ -18,7 +18,8 @@ from tugi.core import audit
 from tugi.core.permissions import Actor, require
 from tugi.core.text import fold
 from tugi.core.validation import assign_fields, save_validated
-from tugi.people.models import Duty, JobDescription, OrgUnit, Person, Position
+from tugi.people.models import Absence, Duty, JobDescription, OrgUnit, Person, Position
+from tugi.people.signals import absence_changed
 
 ORG_UNIT_FIELDS = ["name", "name_en", "code", "kind", "parent", "head", "active"]
 POSITION_FIELDS = ["title", "title_en", "code", "org_unit", "active"]
@@ -336,3 +337,178 @@ def view_personal_code(actor: Actor, person: Person, purpose: str) -> str:
             purpose=purpose,
         )
     return person.personal_code or ""
+
+
+# --- absences ---------------------------------------------------------------------------------
+
+ABSENCE_FIELDS = ["person_id", "kind", "starts_on", "ends_on", "source", "note", "cancelled"]
+
+
+def _absence_require(actor: Actor, perm: str) -> None:
+    # None is the system or the operator on the server (an HR import), as in tugi.api.actions.
+    if actor is not None:
+        require(actor, perm)
+
+
+def _day(value: datetime.date) -> str:
+    return value.strftime("%d.%m.%Y")
+
+
+def _check_absence(absence: Absence) -> None:
+    """The period is the right way round, the person still works here then, and the person is
+    not already absent on any of its days (another absence that is not cancelled)."""
+    errors: dict[str, str] = {}
+    person = absence.person
+    if absence.kind not in Absence.Kind.values:
+        errors["kind"] = _("Choose the kind of absence.")
+    if absence.ends_on < absence.starts_on:
+        errors["ends_on"] = _("The last day (%(end)s) is before the first day (%(start)s).") % {
+            "end": _day(absence.ends_on),
+            "start": _day(absence.starts_on),
+        }
+    if person.status == Person.Status.LEFT or (
+        person.employment_end is not None and person.employment_end < absence.starts_on
+    ):
+        errors["person"] = _("%(person)s has left the agency: no absence can be recorded.") % {
+            "person": person
+        }
+    elif person.employment_end is not None and person.employment_end < absence.ends_on:
+        errors["ends_on"] = _(
+            "%(person)s works here only until %(day)s: the absence cannot last longer."
+        ) % {"person": person, "day": _day(person.employment_end)}
+    if not errors:
+        other = (
+            Absence.objects.filter(person=person, cancelled=False)
+            .filter(starts_on__lte=absence.ends_on, ends_on__gte=absence.starts_on)
+            .exclude(pk=absence.pk)
+            .order_by("starts_on")
+            .first()
+        )
+        if other is not None:
+            errors["starts_on"] = _(
+                "%(person)s is already absent from %(start)s to %(end)s (%(kind)s): change "
+                "or cancel that absence first."
+            ) % {
+                "person": person,
+                "start": _day(other.starts_on),
+                "end": _day(other.ends_on),
+                "kind": other.get_kind_display(),
+            }
+    if errors:
+        raise ValidationError(errors)
+
+
+def _announce_absence(
+    actor: Actor, absence: Absence, event: str, before: dict[str, Any] | None
+) -> None:
+    # Inside the transaction: see tugi.people.signals for why.
+    absence_changed.send(sender=Absence, absence=absence, event=event, before=before, actor=actor)
+
+
+def record_absence(
+    actor: Actor,
+    person: Person,
+    *,
+    kind: str,
+    starts_on: datetime.date,
+    ends_on: datetime.date,
+    source: str = Absence.Source.MANUAL,
+    note: str = "",
+) -> Absence:
+    """Record that a person is away on these days (inclusive), by hand or from the schedule."""
+    _absence_require(actor, "people.add_absence")
+    if source not in Absence.Source.values:
+        raise ValidationError({"source": _("Say where the absence comes from.")})
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        absence = Absence(
+            person=person,
+            kind=kind,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            source=source,
+            note=note.strip()[:300],
+        )
+        _check_absence(absence)
+        save_validated(absence)
+        audit.record(
+            actor,
+            "people.absence.create",
+            absence,
+            after=audit.snapshot(absence, ABSENCE_FIELDS),
+            subject_person_id=person.pk,
+        )
+        _announce_absence(actor, absence, "recorded", None)
+    return absence
+
+
+def change_absence(
+    actor: Actor,
+    absence: Absence,
+    *,
+    starts_on: datetime.date,
+    ends_on: datetime.date,
+    kind: str | None = None,
+    note: str | None = None,
+) -> Absence:
+    """Move an absence's days (or change its kind or note); linked substitutions follow."""
+    _absence_require(actor, "people.change_absence")
+    with transaction.atomic():
+        # The person's row first, as record_absence does: two changes of one person's absences
+        # are checked for overlap one after the other.
+        Person.objects.select_for_update().get(pk=absence.person_id)
+        absence = Absence.objects.select_for_update().select_related("person").get(pk=absence.pk)
+        if absence.cancelled:
+            raise ValidationError(_("This absence is cancelled and cannot be changed."))
+        before = audit.snapshot(absence, ABSENCE_FIELDS)
+        period_before = {"starts_on": absence.starts_on, "ends_on": absence.ends_on}
+        absence.starts_on, absence.ends_on = starts_on, ends_on
+        if kind is not None:
+            absence.kind = kind
+        if note is not None:
+            absence.note = note.strip()[:300]
+        _check_absence(absence)
+        save_validated(absence)
+        b, a = audit.diff(before, audit.snapshot(absence, ABSENCE_FIELDS))
+        if not a:
+            return absence
+        audit.record(
+            actor,
+            "people.absence.update",
+            absence,
+            before=b,
+            after=a,
+            subject_person_id=absence.person_id,
+        )
+        if "starts_on" in a or "ends_on" in a:
+            _announce_absence(actor, absence, "changed", period_before)
+    return absence
+
+
+def cancel_absence(actor: Actor, absence: Absence, *, reason: str) -> Absence:
+    """Cancel an absence (it is kept, marked cancelled); its substitution orders are cancelled."""
+    _absence_require(actor, "people.change_absence")
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the absence is cancelled.")})
+    with transaction.atomic():
+        absence = Absence.objects.select_for_update().select_related("person").get(pk=absence.pk)
+        if absence.cancelled:
+            return absence  # idempotent: an import may cancel the same row twice
+        absence.cancelled = True
+        absence.save(update_fields=["cancelled"])
+        audit.record(
+            actor,
+            "people.absence.cancel",
+            absence,
+            before={"cancelled": False},
+            after={"cancelled": True},
+            basis=reason.strip()[:300],
+            subject_person_id=absence.person_id,
+        )
+        _announce_absence(
+            actor,
+            absence,
+            "cancelled",
+            {"starts_on": absence.starts_on, "ends_on": absence.ends_on},
+        )
+    return absence

@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from tugi.core.personal_code import mask
-from tugi.people import actions, queries
+from tugi.people import absence_queries, actions, queries
 from tugi.people.forms import (
     JobDescriptionForm,
     OrgUnitForm,
@@ -102,6 +102,9 @@ def _person_page(request: HttpRequest, person: Person, *, is_me: bool = False) -
         "masked_code": mask(person.personal_code or ""),
         "reports": queries.reports_of(person),
         "headed_units": list(person.headed_units.order_by("path")),
+        "absences": absence_queries.absences_of(person)
+        if request.user.has_perm("people.view_absence") or person.user_id == request.user.pk
+        else None,
         "can_reveal": bool(person.personal_code)
         and request.user.has_perm("people.view_personal_code"),
     }

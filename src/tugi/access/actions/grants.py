@@ -16,15 +16,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tugi.access.lifecycle import substitution as substitution_engine
+from tugi.access.lifecycle.plan import sync_grants
 from tugi.access.models import (
     AccessRequestItem,
     Account,
     Grant,
     GrantSuspension,
     Role,
+    Substitution,
     TargetSystem,
 )
-from tugi.access.lifecycle.plan import sync_grants
 from tugi.access.queries import grant_open_at, suspension_open_at
 from tugi.access.rules import check_person_can_hold_access, check_role_period
 from tugi.core import audit
@@ -126,6 +128,7 @@ def grant_role(
     basis_duty: Duty | None = None,
     basis_item: AccessRequestItem | None = None,
     acting_for: Person | None = None,
+    substitution: Substitution | None = None,
 ) -> Grant:
     """Record that a person holds a role from `valid_from` (default now) until `valid_to`."""
     _require(actor, "access.add_grant")
@@ -159,6 +162,7 @@ def grant_role(
             basis_duty=basis_duty,
             basis_item=basis_item,
             acting_for=acting_for,
+            substitution=substitution,
         )
         grant.full_clean()
         grant.save()
@@ -215,6 +219,7 @@ def end_grant(
             subject_person_id=grant.person_id,
         )
         sync_grants([grant.pk])
+        substitution_engine.follow_own_grant(grant)
     return grant
 
 
@@ -261,6 +266,7 @@ def suspend_grant(
             subject_person_id=grant.person_id,
         )
         sync_grants([grant.pk])
+        substitution_engine.follow_own_grant(grant)
     return suspension
 
 
@@ -289,4 +295,5 @@ def resume_grant(actor: Actor, grant: Grant, *, reason: str) -> Grant:
             subject_person_id=grant.person_id,
         )
         sync_grants([grant.pk])
+        substitution_engine.follow_own_grant(grant)
     return grant

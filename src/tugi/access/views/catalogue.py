@@ -24,10 +24,12 @@ from tugi.access.forms import (
     add_action_errors,
 )
 from tugi.access.models import Entitlement, Finding, Role, SodException, SodRule, TargetSystem
-from tugi.access.views._common import permission, render_maybe_partial
+from tugi.access.views._common import is_partial, permission, render_maybe_partial
 
-# A role justified by more duties than this is shown with the first ones and a count.
-DUTY_LIMIT = 100
+# The role page's part that pages the duties justifying the role (htmx's target).
+DUTIES_TARGET = "role-duties"
+# A role is kept apart from a few others; more rules than this are listed on the rules page.
+SOD_RULE_LIMIT = 50
 
 
 @permission("access.view_targetsystem")
@@ -56,42 +58,52 @@ def role_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _role_page(
     request: HttpRequest, role: Role, entitlement_form: EntitlementForm, status: int = 200
 ) -> HttpResponse:
+    """The role page, or the part of it an htmx request asks for: the duties' next page
+    (target `role-duties`) or the holders at another moment or page (any other target).
+
+    Every list on it is a keyset page (holders, duties) or bounded (SoD rules).
+    """
     form = HoldersAtForm(request.GET or None)
     at = form.moment()
     can_see_holders = request.user.has_perm("access.view_grant")
-    page = (
-        page_queries.role_holders_page(role, at, request.GET.get("cursor", ""))
-        if can_see_holders
-        else None
-    )
-    context = {
+    partial = request.method == "GET" and is_partial(request)
+    target = request.htmx.target if partial else None  # type: ignore[attr-defined]
+    context: dict[str, Any] = {
         "role": role,
         "form": form,
         "at": at,
         "is_now": not (form.is_valid() and form.cleaned_data.get("at")),
-        "page": page,
         "can_see_holders": can_see_holders,
     }
-    if request.method == "GET" and request.htmx and page is not None:  # type: ignore[attr-defined]
-        return render_maybe_partial(
-            request, "access/role_detail.html", "access/_role_holders.html", context
+    if target != DUTIES_TARGET:
+        context["page"] = (
+            page_queries.role_holders_page(role, at, request.GET.get("cursor", ""))
+            if can_see_holders
+            else None
         )
-    duties = list(
-        Entitlement.objects.filter(role=role)
-        .select_related("duty__job_description__position__org_unit")
-        .order_by("duty__job_description__position__title", "-duty__job_description__valid_from")[
-            : DUTY_LIMIT + 1
-        ]
+        if partial and context["page"] is not None:
+            return render_maybe_partial(
+                request, "access/role_detail.html", "access/_role_holders.html", context
+            )
+    context.update(
+        {
+            "duties": page_queries.role_entitlements_page(role, request.GET.get("duties", "")),
+            "duty_count": Entitlement.objects.filter(role=role).count(),
+        }
+    )
+    if target == DUTIES_TARGET:
+        return render_maybe_partial(
+            request, "access/role_detail.html", "access/_role_duties.html", context
+        )
+    sod_rules = list(
+        SodRule.objects.filter(Q(role_a=role) | Q(role_b=role))
+        .select_related("role_a__system", "role_b__system")
+        .order_by("name", "id")[: SOD_RULE_LIMIT + 1]
     )
     context.update(
         {
-            "entitlements": duties[:DUTY_LIMIT],
-            "more_entitlements": len(duties) > DUTY_LIMIT,
-            "sod_rules": list(
-                SodRule.objects.filter(Q(role_a=role) | Q(role_b=role))
-                .select_related("role_a__system", "role_b__system")
-                .order_by("name")
-            ),
+            "sod_rules": sod_rules[:SOD_RULE_LIMIT],
+            "more_sod_rules": len(sod_rules) > SOD_RULE_LIMIT,
             "today": timezone.localdate(),
             "entitlement_form": entitlement_form,
         }

@@ -36,7 +36,11 @@ def _page(request: HttpRequest, person: Person, *, is_me: bool) -> HttpResponse:
     own = is_own(request, person)
     context = {
         "person": person,
-        "data": page_queries.person_access(person),
+        "data": page_queries.person_access(
+            person,
+            link_positions=request.user.has_perm("people.view_position"),
+            link_access=request.user.has_perm("access.view_grant"),
+        ),
         "is_me": is_me or own,
         # Four eyes: nobody changes their own access, so their own page offers no buttons.
         "can_change": request.user.has_perm("access.change_grant") and not own,

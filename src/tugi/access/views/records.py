@@ -136,9 +136,9 @@ def _account_page(
 ) -> HttpResponse:
     now = timezone.now()
     grants = list(
-        account.grants.select_related(*page_queries.GRANT_RELATED)
-        .prefetch_related("suspensions")
-        .order_by("-valid_from", "-id")[: page_queries.TIMELINE_LIMIT]
+        page_queries.grant_rows(account.grants.all()).order_by("-valid_from", "-id")[
+            : page_queries.TIMELINE_LIMIT
+        ]
     )
     rows = [(g, page_queries.state_label(page_queries.grant_state(g, now))) for g in grants]
     context = {

@@ -15,6 +15,7 @@ from tugi.desk.views.admin import (
 from tugi.desk.views.case import (
     attachment,
     case_assign,
+    case_classify,
     case_close,
     case_detail,
     case_duplicate,
@@ -25,6 +26,7 @@ from tugi.desk.views.case import (
     case_priority,
     case_reopen,
     case_reply,
+    case_requester,
     case_resolve,
     case_status,
     case_tags,
@@ -49,6 +51,7 @@ from tugi.desk.views.queues import queue
 __all__ = [
     "attachment",
     "case_assign",
+    "case_classify",
     "case_close",
     "case_detail",
     "case_duplicate",
@@ -60,6 +63,7 @@ __all__ = [
     "case_priority",
     "case_reopen",
     "case_reply",
+    "case_requester",
     "case_resolve",
     "case_status",
     "case_tags",

@@ -20,6 +20,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from tugi.access.models import Role
 from tugi.desk import actions
 from tugi.desk.models import Case
 
@@ -68,6 +69,19 @@ def desk_side(user: Any, case: Case) -> bool:
     if user.has_perm("desk.work_case"):
         return True
     return user.has_perm("desk.view_case") and actions.escalated_to(user, case)
+
+
+def module_options_of(system_id: int | None) -> list[str]:
+    """The modules the application's roles name: suggestions for a "part of" / module field."""
+    if not system_id:
+        return []
+    return sorted(
+        set(
+            Role.objects.filter(system_id=system_id, active=True)
+            .exclude(module="")
+            .values_list("module", flat=True)
+        )
+    )
 
 
 # --- times in words -----------------------------------------------------------------------------

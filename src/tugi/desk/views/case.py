@@ -29,12 +29,14 @@ from tugi.desk import actions, queries, sla
 from tugi.desk.forms import (
     AssignForm,
     CaseNumberForm,
+    ClassifyForm,
     EscalateForm,
     NoteForm,
     PriorityForm,
     ReferenceForm,
     ReopenForm,
     ReplyForm,
+    RequesterForm,
     ResolveForm,
     StatusForm,
     TagsForm,
@@ -46,6 +48,7 @@ from tugi.desk.views._common import (
     desk_side,
     duration,
     minutes_label,
+    module_options_of,
     relative,
     working_time_left,
 )
@@ -169,6 +172,8 @@ PANELS: dict[str, type[forms.Form]] = {
     "assign": AssignForm,
     "status": StatusForm,
     "priority": PriorityForm,
+    "classify": ClassifyForm,
+    "requester": RequesterForm,
     "tags": TagsForm,
     "time": TimeForm,
     "escalate": EscalateForm,
@@ -255,6 +260,15 @@ def _case_page(
             "priority": _form(
                 "priority", case, bound, assignable, impact=case.impact, urgency=case.urgency
             ),
+            "classify": _form(
+                "classify",
+                case,
+                bound,
+                assignable,
+                category=case.category,
+                system=case.system_id,
+                module=case.module,
+            ),
             "tags": _form("tags", case, bound, assignable, tags=", ".join(t.name for t in tags)),
             "escalate": _form("escalate", case, bound, assignable),
             "resolve": _form("resolve", case, bound, assignable),
@@ -269,6 +283,8 @@ def _case_page(
             "duplicate": _form("duplicate", case, bound, assignable),
             "merge": _form("merge", case, bound, assignable),
         }
+        if case.requester_id is None:
+            panel_forms["requester"] = _form("requester", case, bound, assignable)
     can_note = actions.can_note(user, case)
     if can_note:
         panel_forms["note"] = _form("note", case, bound, assignable)
@@ -291,6 +307,8 @@ def _case_page(
         "forms": panel_forms,
         "open_panel": open_panel,
         "templates": queries.reply_templates() if works else [],
+        "requester_suggestions": queries.requester_suggestions(case) if works else [],
+        "module_options": module_options_of(case.system_id) if works else [],
         "open_descendants": descendants,
         "resolve_note": ngettext(
             "Resolving this case also resolves its open child case %(list)s with the same text.",
@@ -459,6 +477,31 @@ def _priority(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
     return _("Impact and urgency were changed; the SLA follows the new priority.")
 
 
+def _classify(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    before = (case.queue_id, case.sla_policy_id, case.sla_due)
+    actions.classify(
+        request.user,
+        case,
+        category=data["category"],
+        system=data["system"],
+        module=data["module"],
+        reroute=data["reroute"],
+    )
+    if data["reroute"] and case.queue_id != before[0]:
+        return _("The case was classified and routed to the queue “%(queue)s”.") % {
+            "queue": case.queue.name
+        }
+    if (case.sla_policy_id, case.sla_due) != before[1:]:
+        return _("The case was classified; the SLA follows the new category.")
+    return _("The case was classified.")
+
+
+def _requester(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
+    person = data["requester"]
+    actions.link_requester(request.user, case, person)
+    return _("%(person)s is now the requester of the case.") % {"person": person.full_name}
+
+
 def _tags(request: HttpRequest, case: Case, data: dict[str, Any]) -> str:
     actions.set_tags(request.user, case, data["tags"])
     return _("The tags were saved.")
@@ -536,6 +579,8 @@ case_note = _panel_view("note", _note, note_only=True)
 case_assign = _panel_view("assign", _assign)
 case_status = _panel_view("status", _status)
 case_priority = _panel_view("priority", _priority)
+case_classify = _panel_view("classify", _classify)
+case_requester = _panel_view("requester", _requester)
 case_tags = _panel_view("tags", _tags)
 case_time = _panel_view("time", _time, note_only=True)
 case_escalate = _panel_view("escalate", _escalate)

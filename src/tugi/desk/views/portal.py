@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tugi.access.models import Role
 from tugi.desk import actions, queries
 from tugi.desk.forms import (
     DeskCaseForm,
@@ -28,7 +27,12 @@ from tugi.desk.forms import (
     add_action_errors,
 )
 from tugi.desk.models import Case, Rating
-from tugi.desk.views._common import desk_side, permission, render_maybe_partial
+from tugi.desk.views._common import (
+    desk_side,
+    module_options_of,
+    permission,
+    render_maybe_partial,
+)
 
 
 def _own_case(request: HttpRequest, pk: int) -> Case:
@@ -52,24 +56,11 @@ def portal(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _module_options(system_id: int | None) -> list[str]:
-    """The modules the application's roles name: suggestions for the "part of" field."""
-    if not system_id:
-        return []
-    return sorted(
-        set(
-            Role.objects.filter(system_id=system_id, active=True)
-            .exclude(module="")
-            .values_list("module", flat=True)
-        )
-    )
-
-
 @login_required
 def module_options(request: HttpRequest) -> HttpResponse:
     """htmx: the module suggestions of the chosen application."""
     raw = request.GET.get("system", "")
-    options = _module_options(int(raw) if raw.isdigit() else None)
+    options = module_options_of(int(raw) if raw.isdigit() else None)
     return render(request, "desk/_module_options.html", {"module_options": options})
 
 
@@ -128,7 +119,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
             "person": person,
             # A browser never sends a file twice: after an error the files must be chosen again.
             "files_dropped": bool(request.FILES) and bool(form.errors),
-            "module_options": _module_options(int(system) if str(system).isdigit() else None),
+            "module_options": module_options_of(int(system) if str(system).isdigit() else None),
         },
     )
 
@@ -172,7 +163,7 @@ def desk_case_new(request: HttpRequest) -> HttpResponse:
             "form": form,
             "desk_form": True,
             "files_dropped": bool(request.FILES) and bool(form.errors),
-            "module_options": _module_options(int(system) if str(system).isdigit() else None),
+            "module_options": module_options_of(int(system) if str(system).isdigit() else None),
         },
     )
 
