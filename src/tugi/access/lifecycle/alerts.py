@@ -14,6 +14,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tugi.access import notify
 from tugi.access.models import Change
@@ -46,7 +47,11 @@ def compose(changes: list[Change]) -> tuple[str, str]:
     page = notify.base_url() + reverse("access:changes")
     failed = [c for c in changes if c.state == Change.State.FAILED]
     overdue = [c for c in changes if c.state != Change.State.FAILED]
-    subject = _("%(count)d access changes are late or failed") % {"count": len(changes)}
+    subject = ngettext(
+        "%(count)d access change is late or failed",
+        "%(count)d access changes are late or failed",
+        len(changes),
+    ) % {"count": len(changes)}
     lines = [
         _(
             "The lifecycle engine did not put these access changes into effect on time. "
