@@ -539,9 +539,10 @@ def test_an_import_is_applied_once_and_a_discarded_one_not_at_all(world, tmp_pat
 def test_a_large_file_is_applied_by_the_worker_with_progress(
     world, tmp_path, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from tugi.people.imports import hr
+    from tugi.people.imports import actions, hr
 
     monkeypatch.setattr(hr, "BATCH", 2)
+    monkeypatch.setattr(actions, "INLINE_CHANGES", 2)  # three joiners: too many to wait for
     rows = [
         joiner_row(code, first, "Uus")
         for code, first in [(NEW_1, "Aadu"), (NEW_2, "Beata"), (NEW_3, "Cyrus")]
@@ -549,7 +550,7 @@ def test_a_large_file_is_applied_by_the_worker_with_progress(
     path = write_csv(tmp_path, rows)
     data_import = preview(world, path)
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
-        queued = apply_import(world.hr, data_import, inline=False)
+        queued = apply_import(world.hr, data_import)
         assert queued.state == DataImport.State.APPLYING
         assert not Person.objects.filter(last_name="Uus").exists()
     data_import.refresh_from_db()

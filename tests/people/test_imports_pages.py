@@ -277,3 +277,21 @@ def test_import_absences_lists_what_is_not_in_the_file(world, tmp_path):
     assert "Applied" in out
     assert Absence.objects.filter(person=world.mari, source="schedule").count() == 1
     assert not Absence.objects.get(person=world.jaan).cancelled
+
+
+def test_the_progress_is_a_bar_on_a_terminal_and_lines_elsewhere():
+    from django.core.management.base import OutputWrapper
+
+    from tugi.people.management.commands._import import Progress
+
+    out = io.StringIO()
+    bar = Progress(OutputWrapper(out), tty=True)
+    bar(50, 100)
+    bar(100, 100)
+    assert out.getvalue().startswith("\r[" + "#" * 15 + "." * 15 + "]  50% 50/100")
+    assert out.getvalue().endswith("\n") and "100% 100/100" in out.getvalue()
+    lines = io.StringIO()
+    plain = Progress(OutputWrapper(lines), tty=False)
+    for done in range(0, 101, 5):
+        plain(done, 100)
+    assert lines.getvalue().splitlines() == [f"{p}% ({p}/100)" for p in range(0, 101, 10)]

@@ -47,8 +47,11 @@ log = logging.getLogger(__name__)
 Kind = DataImport.Kind
 State = DataImport.State
 
-# Files with up to this many rows are applied while the user waits; larger ones by the worker.
-INLINE_ROWS = 2000
+# Imports that change up to this many persons or absences (as the preview counted) are applied
+# while the user waits, a few seconds; larger ones by the worker, so that no web request runs
+# into the server's timeout. Unchanged rows cost little either way.
+INLINE_CHANGES = 200
+_CHANGING = ("joiner", "mover", "leaver", "updated", "new", "changed")
 # The most records one push of the HR system may carry.
 MAX_PUSH = 1000
 
@@ -168,9 +171,9 @@ def apply_import(
     """Apply the valid rows of a previewed import (now, or by the worker for a large file).
 
     `filed_by` files the access requests the joiner policy "request" asks for (default: the
-    actor). `inline` forces applying now (True) or in the worker (False); by default files of
-    up to INLINE_ROWS rows are applied now. `on_progress(done, total)` is told after each batch
-    when applying now (the command's progress bar).
+    actor). `inline` forces applying now (True) or in the worker (False); by default an import
+    changing up to INLINE_CHANGES persons or absences is applied now. `on_progress(done, total)`
+    is told after each batch when applying now (the command's progress bar).
     """
     _require(actor, data_import.kind)
     filed_by = filed_by or _user(actor)
@@ -196,7 +199,8 @@ def apply_import(
             before={"state": State.PREVIEWED},
             after={"state": State.APPLYING, "valid_rows": data_import.valid_rows},
         )
-        now = data_import.total_rows <= INLINE_ROWS if inline is None else inline
+        changes = sum(int(data_import.summary.get(c, 0)) for c in _CHANGING)
+        now = changes <= INLINE_CHANGES if inline is None else inline
         if not now:
             from tugi.people import tasks
 
