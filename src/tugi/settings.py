@@ -156,14 +156,30 @@ MEDIA_ROOT = DATA_DIR / "media"
 
 # Background work: Huey on SQLite by default, in its own file so queue writes never contend with
 # application writes; TUGI_HUEY_REDIS_URL moves it to Redis.
+TASK_LOCKS = [
+    "tugi-lifecycle-reconcile",
+    "tugi-access-compliance",
+    "tugi-access-grant-end-notices",
+    "tugi-substitution-proposals",
+    "tugi-substitution-notices",
+    "tugi-substitution-reconcile",
+    "tugi-desk-mail-poll",
+]
 HUEY = {
     "name": "tugi",
     "immediate": _env_bool("TUGI_HUEY_IMMEDIATE"),
-    # flush_locks: a worker killed while holding a task lock (the reconciler's) would otherwise
-    # leave it held for ever; every task that takes a lock is idempotent, so an overlap after a
-    # restart is harmless. max_delay: an idle worker looks for work at least every second (Huey's
-    # default backs off to 10 s), so a change due now is applied within a second or two.
-    "consumer": {"workers": 2, "worker_type": "thread", "flush_locks": True, "max_delay": 1.0},
+    # A worker killed while holding a task lock would leave it held for ever (Huey's SQLite
+    # storage has no lock expiry): the consumer clears these at start. Every task that takes one
+    # is idempotent, so an overlap after a restart is harmless. tests/core/test_task_locks.py
+    # checks that the list names every lock in the source. max_delay: an idle worker looks for
+    # work at least every second (Huey's default backs off to 10 s), so a change due now is
+    # applied within a second or two.
+    "consumer": {
+        "workers": 2,
+        "worker_type": "thread",
+        "extra_locks": ",".join(TASK_LOCKS),
+        "max_delay": 1.0,
+    },
 }
 if redis_url := os.environ.get("TUGI_HUEY_REDIS_URL"):
     HUEY.update({"huey_class": "huey.RedisHuey", "url": redis_url})
