@@ -707,9 +707,7 @@ class Change(models.Model):
             models.Index(fields=["applied_at"], name="change_applied"),
             # The changes page's lists, latest due first, and its count of failed changes.
             models.Index(fields=["due_at", "id"], name="change_due"),
-            models.Index(
-                fields=["due_at"], condition=Q(state="failed"), name="change_failed_due"
-            ),
+            models.Index(fields=["due_at"], condition=Q(state="failed"), name="change_failed_due"),
             models.Index(fields=["person", "due_at"], name="change_person"),
             models.Index(
                 fields=["due_at"],
