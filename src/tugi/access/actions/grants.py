@@ -43,6 +43,7 @@ _GRANT_FIELDS = [
     "basis_duty_id",
     "basis_item_id",
     "acting_for_id",
+    "substitution_id",
     "ended_reason",
 ]
 
