@@ -421,7 +421,9 @@ def test_valid_sod_exception_suppresses_the_conflict_until_it_expires():
         rule=rule, person=person, valid_to=timezone.now() + DAY, justification="Väike üksus"
     )
     assert evaluate_all().total_open == 0
+    assert evaluate_person(person) == []
     SodException.objects.filter(pk=exception.pk).update(valid_to=timezone.now() - DAY)
+    assert [f.kind for f in evaluate_person(person)] == [Kind.SOD_CONFLICT]
     assert evaluate_all().open[Kind.SOD_CONFLICT] == 1
 
 
@@ -648,27 +650,44 @@ def test_evaluate_person_is_three_queries_when_nothing_changes(django_assert_num
     _every_kind()
     person, _grant = _holder()
     _holder(person=person)
-    evaluate_person(person)
-    # The person with their job descriptions, the grants, the open findings.
-    with django_assert_num_queries(3):
-        evaluate_person(person)
+    conflicted, _rule, _a, _b = _conflict()
+    for someone in (person, conflicted):
+        evaluate_person(someone)
+        # The person with their job descriptions and the SoD rules, the grants, the findings.
+        with django_assert_num_queries(3):
+            evaluate_person(someone)
 
 
-def test_evaluate_person_reads_the_sod_rules_only_for_a_possible_conflict(
-    django_assert_num_queries,
-):
-    person, rule, _grant_a, grant_b = _conflict()
-    # A rule pairing a role the person holds with one they do not: no conflict.
-    SodRule.objects.create(name="Teine reegel", role_a=RoleFactory(), role_b=grant_b.role)
-    evaluate_person(person)
-    # …plus the SoD rules with the person's exceptions, when a rule pairs two roles held.
-    with django_assert_num_queries(4):
-        assert [f.rule_id for f in evaluate_person(person)] == [rule.pk]
-    # With the second role suspended no rule pairs two roles in force: the rules are not read.
-    GrantSuspension.objects.create(grant=grant_b, starts_at=timezone.now(), reason="Puhkus")
-    evaluate_person(person)
-    with django_assert_num_queries(3):
-        assert evaluate_person(person) == []
+def test_evaluate_persons_queries_written_once_answer_as_the_orm_does():
+    """_Prepared reuses the SQL the ORM wrote for other values: same rows, same types."""
+    person, rule, grant_a, _b = _conflict()
+    SodException.objects.create(
+        rule=rule, person=person, valid_to=timezone.now() + DAY, justification="Väike üksus"
+    )
+    Absence.objects.create(
+        person=person, starts_on=timezone.localdate(), ends_on=timezone.localdate() + DAY
+    )
+    GrantSuspension.objects.create(grant=grant_a, starts_at=timezone.now() - DAY, reason="x")
+    _successor(grant_a, start=timezone.now() - 9 * DAY, end=timezone.now() - 2 * DAY)
+    now = timezone.now()
+    values = {"person_id": person.pk, "today": timezone.localdate(now), "now": now}
+    for prepared, build in (
+        (compliance._PERSON_ROWS, compliance._person_rows),
+        (compliance._PERSON_GRANTS, compliance._person_grants),
+    ):
+        assert prepared.rows(**values) == list(build(**values))
+    grants = compliance._PERSON_GRANTS.rows(**values)
+    assert {type(v) for row in grants for v in row[4:6] if v} == {datetime.datetime}
+    assert all(row[4].tzinfo is not None for row in grants)
+    assert {row[-2] for row in grants} == {True, False}  # suspended, as booleans
+
+
+def test_a_query_whose_sql_depends_on_the_values_is_refused():
+    def build(person_id, today, now):
+        return Person.objects.filter(pk__in=range(-person_id % 3 + 1)).values_list("id")
+
+    with pytest.raises(ValueError, match="depends on the values"):
+        compliance._Prepared(build).rows(person_id=1, today=None, now=None)
 
 
 def test_evaluate_person_needs_more_only_for_substitutes_and_leavers(django_assert_num_queries):

@@ -205,6 +205,51 @@ def test_role_holders_page_query_count_does_not_grow(en, auditor_user):
     assert many <= 10
 
 
+def test_role_page_pages_the_duties_that_justify_it(en, admin_user):
+    role = RoleFactory()
+    entitlements = [EntitlementFactory(role=role) for _ in range(page_queries.PAGE_SIZE + 2)]
+    EntitlementFactory()  # another role's
+    url = reverse("access:role_detail", args=[role.pk])
+    login(en, admin_user)
+    first = en.get(url)
+    assert first.context["duty_count"] == len(entitlements)
+    assert f"{len(entitlements)} duties justify this role." in first.content.decode()
+    assert first.context["duties"].rows == entitlements[: page_queries.PAGE_SIZE]
+    cursor = first.context["duties"].next_cursor
+    # The pager's htmx request gets the duties part only, and the holders are not read.
+    second = en.get(url, {"duties": cursor}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="role-duties")
+    html = second.content.decode()
+    assert "<html" not in html and 'id="holders-heading"' not in html
+    assert "page" not in second.context
+    assert second.context["duties"].rows == entitlements[page_queries.PAGE_SIZE :]
+    assert "HX-Request" in second["Vary"]
+    remove = reverse("access:entitlement_remove", args=[entitlements[-1].pk])
+    assert remove in html
+    assert (
+        reverse("people:position_detail", args=[entitlements[-1].duty.job_description.position_id])
+        in html
+    )
+    # Without htmx (no JavaScript) the whole page opens at that page of duties.
+    assert en.get(url, {"duties": cursor}).context["duties"].rows == entitlements[50:]
+
+
+def test_role_page_query_count_does_not_grow_with_its_duties(en, desk_user):
+    role = RoleFactory()
+    url = reverse("access:role_detail", args=[role.pk])
+    login(en, desk_user)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert en.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    EntitlementFactory(role=role)
+    few = count()
+    for _ in range(page_queries.PAGE_SIZE + 5):
+        EntitlementFactory(role=role)
+    assert count() == few
+
+
 # --- SoD rules ----------------------------------------------------------------------------------
 
 

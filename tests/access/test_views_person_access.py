@@ -19,6 +19,7 @@ from tests.factories import PersonFactory, PositionFactory
 from tugi.access.actions import requests
 from tugi.access.models import Account, Finding, Grant, GrantSuspension
 from tugi.core.models import AuditEvent
+from tugi.people.models import Duty
 
 pytestmark = pytest.mark.django_db
 
@@ -134,35 +135,114 @@ def test_own_page_offers_no_changes_to_the_desk(en, desk_user):
     assert reverse("access:grant_detail", args=[grant.pk]) + "#end" not in html
 
 
+def _grant_of_every_basis(person, duty_of_own_position) -> None:
+    """Three more grants of the person, each with a basis chain of its own: a duty of another
+    job description, a request (item and request), a substitution for another person; each
+    with a suspension and a finding, and a gap."""
+    from tugi.access.models import AccessRequest, AccessRequestItem
+
+    roles = [RoleFactory(delegable=True) for _ in range(3)]
+    accounts = [AccountFactory(person=person, system=role.system) for role in roles]
+    by_duty = GrantFactory(account=accounts[0], role=roles[0], basis_duty=DutyFactory())
+    request = AccessRequest.objects.create(
+        person=person,
+        requested_by=desk_user_of(person),
+        justification="Tööks",
+        state=AccessRequest.State.FULFILLED,
+    )
+    item = AccessRequestItem.objects.create(
+        request=request,
+        kind=AccessRequestItem.Kind.GRANT_ROLE,
+        system=roles[1].system,
+        role=roles[1],
+        state=AccessRequestItem.State.FULFILLED,
+    )
+    by_request = GrantFactory(
+        account=accounts[1],
+        role=roles[1],
+        basis=Grant.Basis.REQUEST,
+        basis_duty=None,
+        basis_item=item,
+    )
+    by_substitution = GrantFactory(
+        account=accounts[2],
+        role=roles[2],
+        basis=Grant.Basis.SUBSTITUTION,
+        basis_duty=None,
+        acting_for=PersonFactory(),
+    )
+    for grant in (by_duty, by_request, by_substitution):
+        GrantSuspension.objects.create(
+            grant=grant, starts_at=later(1), ends_at=later(2), reason="Puhkus"
+        )
+        Finding.objects.create(
+            kind=Finding.Kind.UNJUSTIFIED_GRANT, person=person, grant=grant, key=f"f{grant.pk}"
+        )
+    EntitlementFactory(duty=duty_of_own_position, role=RoleFactory())  # a gap
+
+
+def desk_user_of(person):
+    from tests.factories import make_user
+
+    return make_user(f"filer-{person.pk}-{Grant.objects.count()}")
+
+
 def test_person_access_page_query_count_does_not_grow(en, desk_user):
+    """A grant more, of any basis, costs no query more: an N+1 anywhere on the page fails it."""
     first = justified_holder()
     person = first.person
     login(en, desk_user)
-
-    def add(n: int) -> None:
-        for _ in range(n):
-            role = RoleFactory()
-            account = AccountFactory(person=person, system=role.system)
-            grant = GrantFactory(account=account, role=role, basis_duty=first.basis_duty)
-            GrantSuspension.objects.create(
-                grant=grant, starts_at=later(1), ends_at=later(2), reason="Puhkus"
-            )
-            EntitlementFactory(duty=first.basis_duty, role=RoleFactory())  # a gap each
-            Finding.objects.create(
-                kind=Finding.Kind.UNJUSTIFIED_GRANT, person=person, grant=grant, key=f"f{grant.pk}"
-            )
 
     def count() -> int:
         with CaptureQueriesContext(connection) as ctx:
             assert _page(en, person).status_code == 200
         return len(ctx.captured_queries)
 
-    add(2)
+    _grant_of_every_basis(person, first.basis_duty)
     few = count()
-    add(15)
+    for _ in range(5):
+        _grant_of_every_basis(person, first.basis_duty)
     many = count()
+    assert Grant.objects.filter(person=person).count() == 19
     assert many == few
-    assert many <= 14
+    # Session, user, permissions (2), the person; accounts, grants, suspensions, duties,
+    # request items, substituted persons; job description, entitlements, gap roles, findings.
+    assert many <= 16
+
+
+def test_each_basis_is_written_once_per_grant_with_links_the_viewer_may_follow():
+    """with_basis_cells: the duty links its position, the request its page, the substitution
+    the absentee's access page, each only for viewers who may open it; text is escaped."""
+    from django.utils.html import conditional_escape
+
+    from tugi.access import page_queries
+
+    own = justified_holder()
+    Duty.objects.filter(pk=own.basis_duty_id).update(description="<b>" + "x" * 70)
+    absentee = PersonFactory(first_name="Puuduja")
+    role = RoleFactory(delegable=True)
+    substitution = GrantFactory(
+        account=AccountFactory(system=role.system),
+        role=role,
+        basis="substitution",
+        basis_duty=None,
+        acting_for=absentee,
+    )
+    grants = list(page_queries.grant_rows(Grant.objects.filter(pk__in=[own.pk, substitution.pk])))
+    page_queries.with_basis_cells(grants, link_positions=True, link_access=True)
+    cells = {g.pk: str(conditional_escape(g.basis_cell)) for g in grants}
+    position = reverse("people:position_detail", args=[own.person.position_id])
+    assert cells[own.pk] == (
+        '<span class="basis basis--job_description">Job description</span>: '
+        f'<a href="{position}">&lt;b&gt;{"x" * 56}…</a>'
+    )
+    access = reverse("access:person_access", args=[absentee.pk])
+    assert cells[substitution.pk] == (
+        '<span class="basis basis--substitution">Substitution</span>: '
+        f'acting for <a href="{access}">{absentee.full_name}</a>'
+    )
+    page_queries.with_basis_cells(grants, link_positions=False, link_access=False)
+    assert "<a " not in "".join(str(conditional_escape(g.basis_cell)) for g in grants)
 
 
 # --- why? ------------------------------------------------------------------------------------

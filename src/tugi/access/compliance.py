@@ -36,26 +36,28 @@ How it stays fast (100,000 persons, 1,000,000 grants): the rules are Python over
 class (`_Evaluation`) that two loaders feed. `evaluate_all` reads a fixed number of queries
 whatever the number of persons: the small tables (job descriptions with their entitlements,
 roles, SoD rules, suspensions, absences, request items, persons' positions) into dicts, the
-grants that have ended (for PAST_END and its renewals), then one stream over the grants in force,
-reading the grant table alone, because a join per row costs SQLite more than the whole scan.
+lapsed grants no renewal continues, then one stream over the grants in force, reading the grant
+table alone, because a join per row costs SQLite more than the whole scan.
 `evaluate_person` fetches the same facts for one person with joins, in three indexed queries
-(person, grants, open findings; the SoD rules only when the person may be in conflict). Since
-both feed the same methods, the full and the per-person evaluation cannot disagree on what a
-rule means.
+(the person with their job descriptions and the SoD rules, the grants, the open findings), the
+first two compiled once per process. Since both feed the same methods, the full and the
+per-person evaluation cannot disagree on what a rule means.
 
 Neither checks permissions: evaluating is reading, and the findings it writes are derived data;
 callers (pages, API, commands) decide who may trigger or see it.
 """
 
 import datetime
+import json
 from collections import Counter, defaultdict
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, Func, OuterRef, Q, QuerySet, TextField
+from django.db.models import Aggregate, Exists, F, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.functions import JSONArray
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -69,7 +71,7 @@ from tugi.access.models import (
     SodException,
     SodRule,
 )
-from tugi.access.queries import grant_open_at, held_at, suspension_open_at
+from tugi.access.queries import grant_open_at, suspension_open_at
 from tugi.core import audit
 from tugi.core.permissions import Actor
 from tugi.people.models import Absence, JobDescription, Person
@@ -257,36 +259,26 @@ class _Evaluation:
         self,
         justified: dict[int, frozenset[int]],
         absent: set[int],
-        sod_rules: Iterable[tuple[int, int, int]] | None,
+        sod_rules: Iterable[tuple[int, int, int]],
         excepted: set[tuple[int, int]],
     ) -> None:
-        """`sod_rules` None: the rules come later (`sod_rules`), so every role held is kept."""
         self.found: dict[str, _Found] = {}
         self.justified = justified
         self.absent = absent
-        self.held_sod: dict[int, set[int]] = defaultdict(set)
-        self.sod_roles: frozenset[int] | None = None
-        self.sod_rules(sod_rules or (), excepted)
-        if sod_rules is None:
-            self.sod_roles = None
-        # Checked once every own grant is known: (grant, holder, role, substituted person).
-        self.substitutions: list[tuple[int, int, int, int]] = []
-        # Lapsed grants no renewal continues (`_unrenewed`), and the (account, role) pairs a
-        # grant in force continues.
-        self.lapsed: list[tuple[int, int, int, int, str]] = []
-        self.continued: set[tuple[int, int]] = set()
-
-    def sod_rules(
-        self, rules: Iterable[tuple[int, int, int]], excepted: set[tuple[int, int]]
-    ) -> None:
-        """The active SoD rules (rule, role a, role b) and the (rule, person) pairs excepted."""
-        self.excepted = excepted
+        self.excepted = excepted  # (rule, person) with an exception valid now
         self.partners: dict[int, list[tuple[int, int]]] = defaultdict(list)  # a → (rule, b)
-        for rule_id, role_a, role_b in rules:
+        for rule_id, role_a, role_b in sod_rules:
             self.partners[role_a].append((rule_id, role_b))
         self.sod_roles = frozenset(
             {*self.partners, *(b for pairs in self.partners.values() for _r, b in pairs)}
         )
+        self.held_sod: dict[int, set[int]] = defaultdict(set)
+        # Checked once every own grant is known: (grant, holder, role, substituted person).
+        self.substitutions: list[tuple[int, int, int, int]] = []
+        # Lapsed grants no renewal continues (`_renewed`), and the (account, role) pairs a
+        # grant in force continues.
+        self.lapsed: list[tuple[int, int, int, int, datetime.datetime | None]] = []
+        self.continued: set[tuple[int, int]] = set()
 
     def add(self, found: _Found) -> None:
         self.found[_key(found)] = found
@@ -334,7 +326,7 @@ class _Evaluation:
                     Kind.ABSENT_ACTIVE_GRANT, person_id, grant_id, reason="absent", args=(role_id,)
                 )
             )
-        if self.sod_roles is None or role_id in self.sod_roles:
+        if role_id in self.sod_roles:
             self.held_sod[person_id].add(role_id)
 
     def finish(self, absentee_holds: Container[tuple[int, int]]) -> dict[str, _Found]:
@@ -359,7 +351,7 @@ class _Evaluation:
                         person_id,
                         grant_id,
                         reason="past_end",
-                        args=(role_id, _moment(valid_to)),
+                        args=(role_id, valid_to),
                     )
                 )
         for person_id, roles in self.held_sod.items():
@@ -398,76 +390,27 @@ class _Evaluation:
         )
 
 
-def _ended_on_active_account(now: datetime.datetime) -> Q:
-    """Grants ended by `now` on an active account: the lapsed ones and what may renew them."""
-    return Q(valid_to__lte=now, account__state=Account.State.ACTIVE)
+def _lapsed_unrecorded(now: datetime.datetime) -> Q:
+    """Grants ended by `now` that no action ended (no reason recorded), on an active account."""
+    return Q(valid_to__lte=now, ended_reason="", account__state=Account.State.ACTIVE)
 
 
-class _UtcText(Func):
-    """A datetime column as UTC text (`YYYY-MM-DD HH:MM:SS[.ffffff]`) that sorts as the moments
-    do: what SQLite stores, and what PostgreSQL is asked to write.
+def _renewed() -> Exists:
+    """Whether a renewal continues the grant (the outer query's row): another grant of the same
+    account and role that started by the grant's end and ends after it, or not at all.
 
-    For the grants that have ended (hundreds of thousands in the full evaluation): reading each
-    moment as a datetime costs more than the rest of the evaluation of those rows; `_unrenewed`
-    compares the text, and makes a datetime only of the few that become findings.
+    The role is compared as `role_id + 0`, which no index serves: SQLite would otherwise look
+    up the renewal through the (role, valid_from) index, tens of thousands of entries for a
+    common role, for each of a hundred thousand lapsed grants; through the account's index it
+    reads a few rows each. Both the full and the per-person evaluation ask this.
     """
-
-    output_field = TextField()
-    # `|| ''` keeps the text: the column itself would come back parsed, by its declared type.
-    template = "(%(expressions)s || '')"
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')",
-            **extra,
-        )
-
-
-def _ended_rows(grants: QuerySet[Grant]) -> QuerySet[Grant, Any]:
-    """The rows `_unrenewed` reads: (grant, person, role, account, from, to, end reason)."""
-    return grants.annotate(
-        start_text=_UtcText("valid_from"), end_text=_UtcText("valid_to")
-    ).values_list(
-        "id", "person_id", "role_id", "account_id", "start_text", "end_text", "ended_reason"
+    return Exists(
+        Grant.objects.order_by()
+        .filter(account_id=OuterRef("account_id"), valid_from__lte=OuterRef("valid_to"))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=OuterRef("valid_to")))
+        .alias(same_role=F("role_id") + 0)
+        .filter(same_role=OuterRef("role_id"))
     )
-
-
-# A grant ended by now on an active account, as `_unrenewed` reads it: (grant, person, role,
-# account, valid_from, valid_to, ended_reason), the moments as UTC text from one source (the
-# database's `_UtcText`, or `_utc_text`), so that they compare as the moments do.
-_Ended = tuple[int, int, int, int, str, str, str]
-
-
-def _utc_text(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _moment(text: str) -> datetime.datetime:
-    """A moment as UTC text (`_UtcText`, `_utc_text`), as an aware datetime."""
-    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC)
-
-
-def _unrenewed(ended: Iterable[_Ended]) -> list[tuple[int, int, int, int, str]]:
-    """The lapsed grants (no end reason recorded) that no renewal continues, from every grant
-    ended by now on an active account: (grant, person, role, account, valid_to as UTC text).
-
-    A renewal is another grant of the same account and role that started by the lapsed grant's
-    end and ended after it. (One that has not ended is in force now, which `finish` counts as a
-    continuation anyway.)
-    """
-    by_pair: dict[tuple[int, int], list[_Ended]] = defaultdict(list)
-    for row in ended:
-        by_pair[(row[3], row[2])].append(row)
-    lapsed = []
-    for rows in by_pair.values():
-        for grant_id, person_id, role_id, account_id, _start, end, reason in rows:
-            if reason == "" and not any(
-                other[0] != grant_id and other[4] <= end < other[5] for other in rows
-            ):
-                lapsed.append((grant_id, person_id, role_id, account_id, end))
-    return lapsed
 
 
 def _stream(rows: QuerySet[Any, Any]) -> Iterator[tuple[Any, ...]]:
@@ -528,8 +471,11 @@ def _compute_all(now: datetime.datetime) -> dict[str, _Found]:
         )
     }
     delegable_roles = {role_id for role_id, (delegable, _s) in role_flags.items() if delegable}
-    ev.lapsed = _unrenewed(
-        _stream(_ended_rows(Grant.objects.order_by().filter(_ended_on_active_account(now))))
+    ev.lapsed = list(
+        Grant.objects.order_by()
+        .filter(_lapsed_unrecorded(now))
+        .filter(~_renewed())
+        .values_list("id", "person_id", "role_id", "account_id", "valid_to")
     )
     lapsed_pairs = {(account_id, role_id) for _g, _p, role_id, account_id, _t in ev.lapsed}
     # Own grants of delegable roles: what a substitute's grant can still be passed on from.
@@ -580,29 +526,129 @@ def _compute_all(now: datetime.datetime) -> dict[str, _Found]:
     return ev.finish(own)
 
 
-def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]:
-    """Every finding of one person: the same rules, fed by two indexed queries (and a third for
-    the SoD rules when the person may be in conflict, one for a substitute's absentees, one for
-    a leaver's accounts).
+class _Prepared:
+    """A query the ORM writes once per process and database, then run for each person.
 
-    The person's own columns (position, status, absence today) ride along on the rows of their
-    position's job descriptions, and the grants are read with their account, role and request
-    item: few queries, each with few joins (on PostgreSQL, planning a many-way join costs more
-    than running it, and under load each round trip costs more than either). Each grant row
-    also says whether an active SoD rule pairs its role with one the person holds in force:
-    only then are the rules and the person's exceptions read.
+    `evaluate_person` asks the same few queries for every person, and Django took longer to
+    build and compile them (some 1–2 ms each) than the database took to answer. `build` makes
+    the queryset (a `values_list`) from a person's id, today and now; it is built once with
+    marker values, each parameter of the SQL that equals a marker is filled in per person, and
+    the rows are converted as the queryset's own iteration would.
     """
-    today = timezone.localdate(now)
-    person_rows = list(
+
+    # Two sets of marker values: the parameters that differ between the two compilations are
+    # the per-person ones, and the SQL must not (else the query cannot be reused: an error).
+    MARKERS: ClassVar[tuple[dict[str, Any], ...]] = tuple(
+        {
+            "person_id": -918_273_645 - n,
+            "today": datetime.date(1111 + n, 11, 11),
+            "now": datetime.datetime(1111 + n, 11, 11, 11, 11, 11, tzinfo=datetime.UTC),
+        }
+        for n in (0, 1)
+    )
+
+    def __init__(self, build: Callable[..., QuerySet[Any, Any]]) -> None:
+        self.build = build
+        self.compiled: dict[str, Any] = {}
+
+    @staticmethod
+    def _prepare(value: Any, how: str) -> Any:
+        """A value as the ORM passes it to the database for a date or datetime column."""
+        if how == "date":
+            return connection.ops.adapt_datefield_value(value)
+        if how == "datetime":
+            return connection.ops.adapt_datetimefield_value(value)
+        return value
+
+    def _compile(self) -> Any:
+        compilations = []
+        for markers in self.MARKERS:
+            compiler = self.build(**markers).query.get_compiler(connection=connection)
+            compilations.append((compiler, *compiler.as_sql()))
+        (compiler, sql, params), (_other, other_sql, other_params) = compilations
+        if other_sql != sql:
+            raise ValueError(f"{self.build.__name__}: the SQL depends on the values")
+        forms = {}  # a marker as the ORM passes it to the database → (name, how)
+        for name, value in self.MARKERS[0].items():
+            how = (
+                "datetime"
+                if isinstance(value, datetime.datetime)
+                else "date"
+                if isinstance(value, datetime.date)
+                else ""
+            )
+            forms[repr(self._prepare(value, how))] = (name, how)
+        slots = [
+            forms[repr(param)] if param != other else None
+            for param, other in zip(params, other_params, strict=True)
+        ]
+        # The SELECT lists the values_list's names in their order (as `results_iter` reads it).
+        converters = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
+        return sql, list(params), slots, compiler, converters
+
+    def rows(self, **values: Any) -> list[tuple[Any, ...]]:
+        key = f"{connection.alias}:{connection.vendor}"
+        if key not in self.compiled:
+            self.compiled[key] = self._compile()
+        sql, params, slots, compiler, converters = self.compiled[key]
+        params = [
+            param if slot is None else self._prepare(values[slot[0]], slot[1])
+            for param, slot in zip(params, slots, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows: Iterable[Any] = cursor.fetchall()
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
+        return [tuple(row) for row in rows]
+
+
+class _JsonRows(Aggregate):
+    """The rows of a subquery as one JSON array (of arrays), on SQLite and PostgreSQL."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="JSON_AGG", **extra)
+
+
+def _person_rows(person_id: int, today: datetime.date, now: datetime.datetime) -> QuerySet:
+    """The person's own columns on the rows of their position's job descriptions, with the
+    active SoD rules (rule, role a, role b, whether the person has an exception now) as JSON:
+    a small table, read in the same round trip."""
+    rules = (
+        SodRule.objects.order_by()
+        .filter(active=True)
+        .values("active")
+        .annotate(
+            rows=_JsonRows(
+                JSONArray(
+                    "id",
+                    "role_a_id",
+                    "role_b_id",
+                    Exists(
+                        SodException.objects.filter(
+                            rule_id=OuterRef("pk"), person_id=person_id, valid_to__gt=now
+                        )
+                    ),
+                )
+            )
+        )
+        .values("rows")
+    )
+    return (
         Person.objects.order_by()
         .filter(pk=person_id)
         .annotate(
-            absent=Exists(Absence.objects.filter(_absent_on(today), person_id=OuterRef("pk")))
+            absent=Exists(Absence.objects.filter(_absent_on(today), person_id=OuterRef("pk"))),
+            sod_rules=Subquery(rules),
         )
         .values_list(
             "status",
             "employment_end",
             "absent",
+            "sod_rules",
             "position_id",
             "position__job_descriptions__id",
             "position__job_descriptions__valid_from",
@@ -610,25 +656,18 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
             "position__job_descriptions__duties__entitlements__role_id",
         )
     )
-    if not person_rows:
-        return {}
-    status, employment_end, absent, position_id = person_rows[0][:4]
-    jds = _job_descriptions((row[3:] for row in person_rows), today)
+
+
+def _person_grants(person_id: int, today: datetime.date, now: datetime.datetime) -> QuerySet:
+    """Every grant of the person with its account, role and request item, and whether it is
+    suspended now and whether a renewal continues it (`_renewed`)."""
     suspended_now = GrantSuspension.objects.filter(
         Q(starts_at__lte=now) & suspension_open_at(now), grant_id=OuterRef("pk")
     )
-    # A rule whose first role is this grant's and whose second the person holds in force: the
-    # grant in force may then conflict (the rules decide; this only spares reading them).
-    partner_held = Grant.objects.filter(person_id=person_id, role_id=OuterRef("role_b_id")).filter(
-        held_at(now)
-    )
-    may_conflict = SodRule.objects.filter(active=True, role_a_id=OuterRef("role_id")).filter(
-        Exists(partner_held)
-    )
-    grants = (
+    return (
         Grant.objects.order_by()
         .filter(person_id=person_id)
-        .annotate(suspended=Exists(suspended_now), may_conflict=Exists(may_conflict))
+        .annotate(suspended=Exists(suspended_now), renewed=_renewed())
         .values_list(
             "id",
             "role_id",
@@ -646,13 +685,42 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
             "role__delegable",
             "role__suspend_during_absence",
             "suspended",
-            "may_conflict",
+            "renewed",
         )
     )
-    ev = _Evaluation(jds.justified, {person_id} if absent else set(), None, set())
 
-    ended: list[_Ended] = []
-    conflict = False
+
+_PERSON_ROWS = _Prepared(_person_rows)
+_PERSON_GRANTS = _Prepared(_person_grants)
+
+
+def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]:
+    """Every finding of one person: the same rules, fed by two indexed queries (and one more
+    for a substitute's absentees, one for a leaver's accounts).
+
+    The person's own columns (position, status, absence today) and the SoD rules ride along on
+    the rows of their position's job descriptions, and the grants are read with their account,
+    role and request item: few queries, each with few joins (on PostgreSQL, planning a many-way
+    join costs more than running it, and under load each round trip costs more than either),
+    each written by the ORM once (`_Prepared`).
+    """
+    today = timezone.localdate(now)
+    values = {"person_id": person_id, "today": today, "now": now}
+    person_rows = _PERSON_ROWS.rows(**values)
+    if not person_rows:
+        return {}
+    status, employment_end, absent, sod_rules, position_id = person_rows[0][:5]
+    jds = _job_descriptions((row[4:] for row in person_rows), today)
+    if isinstance(sod_rules, str):  # SQLite gives the JSON as text
+        sod_rules = json.loads(sod_rules)
+    rules, excepted = [], set()
+    for rule_id, role_a, role_b, has_exception in sod_rules or ():
+        rules.append((rule_id, role_a, role_b))
+        if has_exception:
+            excepted.add((rule_id, person_id))
+    ev = _Evaluation(jds.justified, {person_id} if absent else set(), rules, excepted)
+    grants = _PERSON_GRANTS.rows(**values)
+
     for (
         grant_id,
         role_id,
@@ -670,19 +738,17 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
         delegable,
         suspend,
         suspended,
-        may_conflict_now,
+        renewed,
     ) in grants:
         if valid_to is not None and valid_to <= now:
-            if account_state == Account.State.ACTIVE:
-                start, end = _utc_text(valid_from), _utc_text(valid_to)
-                ended.append((grant_id, person_id, role_id, account_id, start, end, ended_reason))
+            if ended_reason == "" and account_state == Account.State.ACTIVE and not renewed:
+                ev.lapsed.append((grant_id, person_id, role_id, account_id, valid_to))
             continue
         if valid_from > now:
             continue
         ev.continued.add((account_id, role_id))
         if suspended:
             continue
-        conflict = conflict or may_conflict_now
         ev.grant_in_force(
             grant_id,
             person_id,
@@ -695,26 +761,6 @@ def _compute_person(person_id: int, now: datetime.datetime) -> dict[str, _Found]
             delegable,
             suspend,
         )
-    ev.lapsed = _unrenewed(ended)
-
-    rules, excepted = [], set()
-    if conflict:
-        for rule_id, role_a, role_b, has_exception in (
-            SodRule.objects.order_by()
-            .filter(active=True)
-            .annotate(
-                excepted=Exists(
-                    SodException.objects.filter(
-                        rule_id=OuterRef("pk"), person_id=person_id, valid_to__gt=now
-                    )
-                )
-            )
-            .values_list("id", "role_a_id", "role_b_id", "excepted")
-        ):
-            rules.append((rule_id, role_a, role_b))
-            if has_exception:
-                excepted.add((rule_id, person_id))
-    ev.sod_rules(rules, excepted)
 
     absentee_holds: set[tuple[int, int]] = set()
     if ev.substitutions:

@@ -128,32 +128,37 @@ def grant_rows(grants: QuerySet[Grant]) -> QuerySet[Grant]:
 
 
 def with_basis(grants: QuerySet[Grant]) -> QuerySet[Grant]:
-    """Prefetch what `access/_basis.html` shows of each grant's basis (the duty with its job
+    """Prefetch what `with_basis_cells` shows of each grant's basis (the duty with its job
     description's position, the request item's request, the substituted person) and the
     suspensions. At most four more queries, whatever the number of grants (one for each relation
     some grant has), each reading only the columns shown."""
     return grants.prefetch_related(
-        Prefetch("suspensions", queryset=_SUSPENSIONS),
-        *_BASIS_PREFETCHES,
+        Prefetch("suspensions", queryset=_suspensions()),
+        *_basis_prefetches(),
     )
 
 
-# A grant's suspensions as the pages show them, in order.
-_SUSPENSIONS = GrantSuspension.objects.order_by("starts_at", "id").only(
-    "id", "grant", "starts_at", "ends_at", "reason"
-)
-_BASIS_PREFETCHES = (
-    Prefetch(
-        "basis_duty",
-        queryset=Duty.objects.order_by()
-        .select_related("job_description")
-        .only("id", "description", "job_description__position"),
-    ),
-    Prefetch("basis_item", queryset=AccessRequestItem.objects.order_by().only("id", "request")),
-    Prefetch(
-        "acting_for", queryset=Person.objects.order_by().only("id", "first_name", "last_name")
-    ),
-)
+def _suspensions() -> QuerySet[GrantSuspension]:
+    """Suspensions as the pages show them, in order."""
+    return GrantSuspension.objects.order_by("starts_at", "id").only(
+        "id", "grant", "starts_at", "ends_at", "reason"
+    )
+
+
+def _basis_prefetches() -> tuple[Prefetch, ...]:
+    """The basis chain of grants, a query per relation, only the columns `_basis_cell` reads."""
+    return (
+        Prefetch(
+            "basis_duty",
+            queryset=Duty.objects.order_by()
+            .select_related("job_description")
+            .only("id", "description", "job_description__position"),
+        ),
+        Prefetch("basis_item", queryset=AccessRequestItem.objects.order_by().only("id", "request")),
+        Prefetch(
+            "acting_for", queryset=Person.objects.order_by().only("id", "first_name", "last_name")
+        ),
+    )
 
 
 def suspensions_of(grants: Sequence[Grant]) -> dict[int, list[GrantSuspension]]:
@@ -164,7 +169,7 @@ def suspensions_of(grants: Sequence[Grant]) -> dict[int, list[GrantSuspension]]:
     """
     found: dict[int, list[GrantSuspension]] = defaultdict(list)
     if grants:
-        for suspension in _SUSPENSIONS.filter(grant_id__in=[g.pk for g in grants]):
+        for suspension in _suspensions().filter(grant_id__in=[g.pk for g in grants]):
             found[suspension.grant_id].append(suspension)
     return found
 
@@ -216,9 +221,12 @@ class Bar:
 @dataclass
 class BasisCell:
     """A grant's basis in one line: its kind, and what names it (the duty, the request, the
-    substituted person), linked when the viewer may open that page. Built once per grant in
-    Python: the person's page shows a grant in two places, and an include with `{% url %}` and
-    permission checks per row was a third of the page's time."""
+    substituted person), linked when the viewer may open that page.
+
+    Made in Python (`with_basis_cells`) and written by the template as `{{ grant.basis_cell }}`:
+    as an include with a `{% url %}` and permission checks, the basis of each row cost a list of
+    50 grants some 10 ms.
+    """
 
     kind: str
     label: str
@@ -226,11 +234,21 @@ class BasisCell:
     url: str = ""
     prefix: str = ""
 
+    def __html__(self) -> str:
+        kind = format_html('<span class="basis basis--{}">{}</span>', self.kind, self.label)
+        if not self.text:
+            return kind
+        name = format_html('<a href="{}">{}</a>', self.url, self.text) if self.url else self.text
+        prefix = format_html("{} ", self.prefix) if self.prefix else ""
+        return format_html("{}: {}{}", kind, prefix, name)
+
+    __str__ = __html__
+
 
 @dataclass
 class TimelineRow:
-    """One grant on the person's page: its state now, its bar and suspension bars, its basis,
-    and the addresses its row links to (made once here, not per `{% url %}` in each row)."""
+    """One grant on the person's page: its state now, its bar and suspension bars, its track as
+    drawn (`_track`), and the addresses its row links to (made once, not per `{% url %}`)."""
 
     grant: Grant
     state: str
@@ -239,7 +257,6 @@ class TimelineRow:
     suspensions: list[tuple[GrantSuspension, Bar]] = field(default_factory=list)
     url: str = ""
     explain_url: str = ""
-    basis: BasisCell | None = None
     track: str = ""
 
 
@@ -441,16 +458,16 @@ def person_access(
         Grant.objects.filter(person=person)
         .select_related("role__system")
         .only(*GRANT_ROW_FIELDS)
-        .prefetch_related(*_BASIS_PREFETCHES)
+        .prefetch_related(*_basis_prefetches())
         .order_by("-valid_from", "-id")[: TIMELINE_LIMIT + 1]
     )
     truncated = len(grants) > TIMELINE_LIMIT
     grants = grants[:TIMELINE_LIMIT]
     timeline = build_timeline(grants, now, truncated, suspensions_of(grants))
     urls = _UrlMaker()
+    with_basis_cells(grants, link_positions=link_positions, link_access=link_access, urls=urls)
     for row in timeline.rows:
         row.url = urls.grant(row.grant.pk)
-        row.basis = _basis_cell(row.grant, urls, link_positions, link_access)
     current = [row for row in timeline.rows if row.state in ("in_force", "suspended")]
     for row in current:
         row.explain_url = urls.explain(person.pk, row.grant.role_id)
@@ -500,6 +517,7 @@ class _UrlMaker:
         self.position = self._pattern("people:position_detail", 1)
         self.request = self._pattern("access:request_detail", 1)
         self.access = self._pattern("access:person_access", 1)
+        self.remove_entitlement = self._pattern("access:entitlement_remove", 1)
 
     @classmethod
     def _pattern(cls, name: str, width: int) -> Callable[..., str]:
@@ -509,10 +527,27 @@ class _UrlMaker:
         return path.format
 
 
+def with_basis_cells(
+    grants: Iterable[Grant],
+    *,
+    link_positions: bool,
+    link_access: bool,
+    urls: _UrlMaker | None = None,
+) -> None:
+    """Set `basis_cell` (a BasisCell) on each grant, from its basis chain (`with_basis`).
+
+    `link_positions` and `link_access` say whether the viewer may open position pages and
+    other persons' access pages: the basis links there only then.
+    """
+    urls = urls or _UrlMaker()
+    for grant in grants:
+        grant.basis_cell = _basis_cell(grant, urls, link_positions, link_access)  # type: ignore[attr-defined]
+
+
 def _basis_cell(
     grant: Grant, urls: _UrlMaker, link_positions: bool, link_access: bool
 ) -> BasisCell:
-    """What `access/_basis.html` shows of a grant's basis, from its prefetched chain."""
+    """A grant's basis, from its prefetched chain."""
     if grant.basis == Grant.Basis.JOB_DESCRIPTION:
         cell = BasisCell(grant.basis, _("Job description"))
         duty = grant.basis_duty
@@ -582,25 +617,40 @@ def systems_with_role_counts() -> list[TargetSystem]:
     )
 
 
-def role_holders_page(role: Role, at: datetime.datetime, cursor: str = "") -> KeysetPage[Grant]:
+def role_holders_page(
+    role: Role,
+    at: datetime.datetime,
+    cursor: str = "",
+    *,
+    link_positions: bool = True,
+) -> KeysetPage[Grant]:
     """One page of who held the role at `at` (`holders_of`), longest-held first, with each basis.
 
     Ordered as the (role, valid_from) index is, not by name: sorting every holder of a role that
-    70,000 people hold costs a second; walking the index costs the page.
+    70,000 people hold costs a second; walking the index costs the page. Each grant gets its
+    `basis_cell` and the addresses of its holder's access page and "why?" (`access_url`,
+    `explain_url`); whoever may see the holders may open their access pages.
     """
-    # The holder and unit joined, the basis fetched by id (`_BASIS_PREFETCHES`): joining the
+    # The holder and unit joined, the basis fetched by id (`_basis_prefetches`): joining the
     # basis chain too made PostgreSQL plan a nine-table join for 20 ms to run it in 5.
     qs = (
         holders_of(role, at)
         .select_related(None)
         .select_related("person__org_unit")
-        .prefetch_related(*_BASIS_PREFETCHES)
+        .prefetch_related(*_basis_prefetches())
     )
-    return keyset_page(qs, cursor, order=("valid_from", "id"))
+    page = keyset_page(qs, cursor, order=("valid_from", "id"))
+    urls = _UrlMaker()
+    with_basis_cells(page.rows, link_positions=link_positions, link_access=True, urls=urls)
+    for grant in page.rows:
+        grant.access_url = urls.access(grant.person_id)  # type: ignore[attr-defined]
+        grant.explain_url = urls.explain(grant.person_id, role.pk)  # type: ignore[attr-defined]
+    return page
 
 
 def role_entitlements_page(role: Role, cursor: str = "") -> KeysetPage[Entitlement]:
-    """One page of the duties that justify the role, by key on the duty's id.
+    """One page of the duties that justify the role, by key on the duty's id, each with the
+    addresses of its position and of removing it (`position_url`, `remove_url`).
 
     Duties are numbered as job descriptions are written, so a job description's duties stay
     together, and the order needs no join: the page walks the role's entitlements in an index
@@ -621,7 +671,13 @@ def role_entitlements_page(role: Role, cursor: str = "") -> KeysetPage[Entitleme
             "duty__job_description__position__org_unit__name",
         )
     )
-    return keyset_page(qs, cursor, order=("duty_id",))
+    page = keyset_page(qs, cursor, order=("duty_id",))
+    urls = _UrlMaker()
+    for entitlement in page.rows:
+        position_id = entitlement.duty.job_description.position_id
+        entitlement.position_url = urls.position(position_id)  # type: ignore[attr-defined]
+        entitlement.remove_url = urls.remove_entitlement(entitlement.pk)  # type: ignore[attr-defined]
+    return page
 
 
 # --- requests ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ seeing a form they cannot submit; a requester, who holds no permission, sees onl
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -51,6 +51,20 @@ def is_own(request: HttpRequest, person: Person) -> bool:
 def can_see_access_of(request: HttpRequest, person: Person) -> bool:
     """Staff who read grants see everyone's access; everybody sees their own."""
     return request.user.has_perm("access.view_grant") or is_own(request, person)
+
+
+class BasisLinks(TypedDict):
+    link_positions: bool
+    link_access: bool
+
+
+def basis_links(request: HttpRequest) -> BasisLinks:
+    """Which pages a grant's basis may link to for this viewer (`page_queries.with_basis_cells`):
+    the position of the duty, the access page of the person substituted."""
+    return BasisLinks(
+        link_positions=request.user.has_perm("people.view_position"),
+        link_access=request.user.has_perm("access.view_grant"),
+    )
 
 
 def is_partial(request: HttpRequest) -> bool:

@@ -77,7 +77,12 @@ def _role_page(
     }
     if target != DUTIES_TARGET:
         context["page"] = (
-            page_queries.role_holders_page(role, at, request.GET.get("cursor", ""))
+            page_queries.role_holders_page(
+                role,
+                at,
+                request.GET.get("cursor", ""),
+                link_positions=request.user.has_perm("people.view_position"),
+            )
             if can_see_holders
             else None
         )

@@ -16,7 +16,13 @@ from tugi.access.forms import HoldersAtForm, UsernameForm
 from tugi.access.models import AccessRequest, Account, Grant, Role
 from tugi.access.queries import entitlements_of
 from tugi.access.queries import explain as explain_basis
-from tugi.access.views._common import can_see_access_of, is_own, permission, person_of
+from tugi.access.views._common import (
+    basis_links,
+    can_see_access_of,
+    is_own,
+    permission,
+    person_of,
+)
 from tugi.people.models import Person
 
 
@@ -36,11 +42,7 @@ def _page(request: HttpRequest, person: Person, *, is_me: bool) -> HttpResponse:
     own = is_own(request, person)
     context = {
         "person": person,
-        "data": page_queries.person_access(
-            person,
-            link_positions=request.user.has_perm("people.view_position"),
-            link_access=request.user.has_perm("access.view_grant"),
-        ),
+        "data": page_queries.person_access(person, **basis_links(request)),
         "is_me": is_me or own,
         # Four eyes: nobody changes their own access, so their own page offers no buttons.
         "can_change": request.user.has_perm("access.change_grant") and not own,
@@ -82,6 +84,8 @@ def explain(request: HttpRequest, pk: int, role_pk: int) -> HttpResponse:
         (c, filed.get(c.grant.basis_item.request_id) if c.grant.basis_item else None)
         for c in chains
     ]
+    history = page_queries.person_grants_of_role(person, role)
+    page_queries.with_basis_cells(history, **basis_links(request))
     context = {
         "person": person,
         "role": role,
@@ -89,7 +93,7 @@ def explain(request: HttpRequest, pk: int, role_pk: int) -> HttpResponse:
         "at": at,
         "is_now": not (form.is_valid() and form.cleaned_data.get("at")),
         "chains": rows,
-        "history": page_queries.person_grants_of_role(person, role),
+        "history": history,
         "is_me": is_own(request, person),
     }
     return render(request, "access/explain.html", context)

@@ -15,7 +15,7 @@ from tugi.access import page_queries
 from tugi.access.actions import grants as grant_actions
 from tugi.access.forms import EndGrantForm, ReasonForm, SuspendGrantForm, add_action_errors
 from tugi.access.models import Account, Finding, Grant
-from tugi.access.views._common import is_own, permission
+from tugi.access.views._common import basis_links, is_own, permission
 
 
 def _grant(request: HttpRequest, pk: int) -> Grant:
@@ -140,6 +140,7 @@ def _account_page(
             : page_queries.TIMELINE_LIMIT
         ]
     )
+    page_queries.with_basis_cells(grants, **basis_links(request))
     rows = [(g, page_queries.state_label(page_queries.grant_state(g, now))) for g in grants]
     context = {
         "account": account,
