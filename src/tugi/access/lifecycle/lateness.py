@@ -99,7 +99,8 @@ class MillisecondsBetween(Func):
     def __init__(self, end: str, start: str) -> None:
         super().__init__(F(end), F(start))
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # PostgreSQL
+    # PostgreSQL; the narrower signature is Django's own pattern for vendor-specific SQL.
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
         return self.as_sql_template(
             compiler, connection, "CAST(ROUND(EXTRACT(EPOCH FROM (%s - %s)) * 1000) AS BIGINT)"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -46,7 +47,11 @@ def _stamp(at: datetime.datetime) -> str:
 
 def grant_boundaries(grant: Grant, suspensions: Iterable[GrantSuspension]) -> list[Planned]:
     """The start, end, suspensions and resumptions of one grant."""
-    common = {"account_id": grant.account_id, "person_id": grant.person_id, "grant_id": grant.pk}
+    common: dict[str, Any] = {
+        "account_id": grant.account_id,
+        "person_id": grant.person_id,
+        "grant_id": grant.pk,
+    }
     planned: list[Planned] = []
     never_held = grant.valid_to is not None and grant.valid_to <= grant.valid_from + (
         datetime.timedelta(microseconds=1)
@@ -104,7 +109,7 @@ def leaver_boundaries(person: Person, accounts: Iterable[Account]) -> list[Plann
     close_at = suspend_at + datetime.timedelta(days=settings.TUGI_LEAVER_CLOSE_AFTER_DAYS)
     planned = []
     for account in accounts:
-        common = {"account_id": account.pk, "person_id": person.pk}
+        common: dict[str, Any] = {"account_id": account.pk, "person_id": person.pk}
         reason = f"left {person.employment_end:%d.%m.%Y}"
         planned.append(
             Planned(
