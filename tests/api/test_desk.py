@@ -556,9 +556,12 @@ def test_patch_classifies_and_routes_again(client_for, d):
     assert AuditEvent.objects.filter(action="desk.case.classify").count() == 3
     bad = client.patch(f"{CASES}{case.pk}/", {"category": "wish"}, format="json")
     assert set(errors(bad)) == {"category"}
-    assert client_for(d.requester).patch(
-        f"{CASES}{case.pk}/", {"category": "data"}, format="json"
-    ).status_code == 403
+    assert (
+        client_for(d.requester)
+        .patch(f"{CASES}{case.pk}/", {"category": "data"}, format="json")
+        .status_code
+        == 403
+    )
 
 
 def test_patch_links_a_case_from_an_unknown_sender_to_a_person(client_for, d):

@@ -151,6 +151,29 @@ def test_a_search_keeps_the_tabs_conditions(en, w: World, mode):
     assert far.pk in _queue_ids(en, tab="all", q="aruanne")
 
 
+def test_a_word_of_many_closed_cases_is_still_a_rare_one_for_the_queue(en, w: World, monkeypatch):
+    """Matches are counted among the cases the list shows: the queue's open ones."""
+    monkeypatch.setattr(search, "FEW", 2)
+    CaseFactory.create_batch(
+        4, queue=w.desk_queue, subject="Arhiveeritud mure", status=Status.CLOSED
+    )
+    open_one = CaseFactory(queue=w.desk_queue, subject="Arhiveeritud mure", sla_due=NOW)
+    everywhere = search.search_subjects("arhiveeritud")
+    assert everywhere is not None and everywhere.candidates is None  # 5 matches: many
+    in_queue = search.search_subjects("arhiveeritud", statuses=queries.OPEN_STATUSES)
+    assert in_queue is not None and in_queue.candidates == [open_one.pk]
+    plan = queries.plan_queue(w.desk, queries.QueueFilters(tab="all", q="arhiveeritud"), NOW)
+    assert plan.candidates == [open_one.pk]
+    login(en, w.desk)
+    assert _queue_ids(en, q="arhiveeritud") == [open_one.pk]
+    api = token_client(w.desk)
+    assert _api_ids(api, q="arhiveeritud", is_open="true") == [open_one.pk]
+    assert len(_api_ids(api, q="arhiveeritud")) == 5
+    # A word only closed cases have: no open candidate at all.
+    only_closed = search.search_subjects("mure arhiveeritud", statuses=["new"])
+    assert only_closed is not None and only_closed.candidates == []
+
+
 def test_the_search_index_follows_the_subjects():
     if connection.vendor == "sqlite" and not search._fts_ready():
         pytest.skip("this SQLite library has no FTS5: the search reads the subjects")

@@ -782,8 +782,10 @@ class CaseFilter(django_filters.FilterSet):
         number = text.lower().removeprefix("tugi").strip().lstrip("#").strip()
         if number.isdigit():
             return queryset.filter(pk=int(number))
-        # Through the subject index (`tugi.desk.search`): a rare word's few matches by id.
-        found = search_subjects(text)
+        # Through the subject index (`tugi.desk.search`): a rare word's few matches by id,
+        # counted among the statuses the list asks for.
+        statuses = requested_statuses(self.request) if self.request is not None else ALL_STATUSES
+        found = search_subjects(text, statuses=None if statuses == ALL_STATUSES else statuses)
         return queryset.filter(found.condition) if found is not None else queryset
 
 
@@ -896,7 +898,9 @@ class CasePagination(KeysetPagination):
                 part = queryset.filter(status=s, sla_due__isnull=True)
                 if after_null:
                     part = part.filter(**{"id__gt" if forward else "id__lt": key[1]})  # type: ignore[index]
-                rows = part.order_by("id" if forward else "-id").values_list("id", flat=True)
+                # By (sla_due, id): by id here (sla_due is null), and the index's own order, so
+                # that no planner walks the primary key through every case instead.
+                rows = part.order_by(*due_order).values_list("id", flat=True)
                 found.extend((1, None, pk) for pk in rows[:need])
             return found
 

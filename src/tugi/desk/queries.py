@@ -217,7 +217,7 @@ def plan_queue(user: Any, f: QueueFilters, now: datetime.datetime) -> QueuePlan:
         # A case number: every partition becomes a primary-key lookup (the view's own
         # conditions still apply, so "mine" finds it only if it is mine).
         parts = [{**part, "pk": number} for part in parts]
-    elif found := search_subjects(f.q):
+    elif found := search_subjects(f.q, statuses=statuses):
         residual &= found.condition
         candidates = found.candidates
     return QueuePlan(parts, residual, due_until, candidates)
@@ -261,8 +261,10 @@ def _partition_ranges(
             if starts_without:
                 assert after is not None
                 qs = qs.filter(**{"id__gt" if forward else "id__lt": after[2]})
-            id_order = "id" if forward else "-id"
-            ranges.append(qs.order_by(id_order).values_list("id", "sla_due")[:limit])
+            # Ordered by (sla_due, id), which is by id here (sla_due is null throughout) and is
+            # the partition index's own order: "ORDER BY id" let PostgreSQL walk the primary key
+            # through every case when a search made the partition look well filled.
+            ranges.append(qs.order_by(*due_order).values_list("id", "sla_due")[:limit])
     return ranges
 
 
@@ -299,7 +301,7 @@ def _candidate_page(
     """
     assert plan.candidates is not None
     in_view = reduce(Q.__or__, (Q(**part) for part in plan.partitions))
-    qs = Case.objects.filter(plan.residual, in_view, pk__in=plan.candidates)
+    qs = Case.objects.filter(plan.residual, in_view)  # the residual holds `pk IN candidates`
     if plan.due_until is not None:
         qs = qs.filter(sla_due__lte=plan.due_until)
     if after is not None:

@@ -18,16 +18,24 @@ How the index is used depends on how many cases match, because the lists are rea
   (`condition`); the matches are then dense, so a page fills after a short walk. Asking the index
   for every match of a common word would cost more than that walk.
 
+The matches are counted among the statuses the list shows (the queue: the open cases), because
+that is where the walk looks: a word of thousands of closed cases and a dozen open ones is a
+search with few matches for the queue. On PostgreSQL the count is asked only when the planner's
+statistics expect few matches (a word it expects often would be counted by a scan of the table);
+on SQLite the full-text table gives up to `SCOPED` ids cheaply, and their statuses are looked up
+when there are more than `FEW`.
+
 On SQLite the walk compares with LIKE, which folds only ASCII letters; so a word with other
 letters is also tried in lower case, upper case and capitalised ("õigus", "ÕIGUS", "Õigus").
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from tugi.desk.models import Case
 
@@ -36,6 +44,8 @@ MIN_INDEXED = 3
 # Up to this many matching cases the matches are read first; beyond it the lists walk their
 # indexes and test the subjects.
 FEW = 1000
+# SQLite: up to this many matches in all, the matches in the list's statuses are counted.
+SCOPED = 5000
 FTS_TABLE = "desk_case_fts"
 
 _fts_present: dict[str, bool] = {}
@@ -86,18 +96,48 @@ def _all(conditions: Sequence[Q]) -> Q:
     return reduce(Q.__and__, conditions, Q())
 
 
-def _fts_ids(words: Sequence[str], limit: int) -> list[int]:
+def _fts_match(words: Sequence[str]) -> str:
     # Each word a quoted FTS5 string: no operator or column filter can be smuggled in.
-    match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+    return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+def _fts_ids(words: Sequence[str], limit: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT rowid FROM desk_case_fts WHERE desk_case_fts MATCH %s LIMIT %s", [match, limit]
+            "SELECT rowid FROM desk_case_fts WHERE desk_case_fts MATCH %s LIMIT %s",
+            [_fts_match(words), limit],
         )
         return [row[0] for row in cursor.fetchall()]
 
 
-def search_subjects(text: str, *, few: int = FEW) -> SubjectSearch | None:
-    """The search for these words (None when there are none); see the module's docstring."""
+def _in_statuses(ids: Sequence[int], statuses: Sequence[str]) -> list[int]:
+    """Those of the ids whose case is in one of the statuses (primary-key lookups)."""
+    return list(
+        Case.objects.filter(pk__in=ids, status__in=statuses).order_by().values_list("id", flat=True)
+    )
+
+
+def _estimate(queryset: QuerySet[Case]) -> int:
+    """How many rows PostgreSQL expects the query to return (planning only, from statistics)."""
+    sql, params = queryset.values_list("id", flat=True).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)  # the ORM's SQL, params apart
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def search_subjects(
+    text: str, *, few: int | None = None, statuses: Sequence[str] | None = None
+) -> SubjectSearch | None:
+    """The search for these words (None when there are none); see the module's docstring.
+
+    `statuses`: the only statuses the list shows (the desk's queue: the open ones). The matches
+    are then counted among those cases only: a word of thousands of closed cases but a few
+    open ones is still a search with few matches for the queue.
+    """
+    few = FEW if few is None else few
     words = words_of(text)
     if not words:
         return None
@@ -109,15 +149,21 @@ def search_subjects(text: str, *, few: int = FEW) -> SubjectSearch | None:
     if connection.vendor == "sqlite":
         if not _fts_ready():
             return SubjectSearch(walk, None)
-        ids = _fts_ids(indexed, few + 1)
+        ids = _fts_ids(indexed, max(few, SCOPED if statuses else 0) + 1)
+        if few < len(ids) <= SCOPED and statuses:
+            # Many matches in all, but perhaps few in the list's statuses (a word of closed
+            # cases): worth a look while the word has at most a few thousand matches.
+            ids = _in_statuses(ids, statuses)
     else:
-        # No ORDER BY and a LIMIT: a rare word is read from the trigram index, a common one
-        # found by the first rows of any scan.
-        ids = list(
-            Case.objects.filter(_all([Q(subject__icontains=w) for w in indexed]))
-            .order_by()
-            .values_list("id", flat=True)[: few + 1]
-        )
+        matches = Case.objects.filter(_all([Q(subject__icontains=w) for w in indexed])).order_by()
+        if statuses:
+            matches = matches.filter(status__in=statuses)
+        # Asked only when the planner expects few matches (then it reads them from the trigram
+        # index): for a word it expects often it would scan the table for the first `few`, and
+        # a word common overall but rare in the order scanned made that 250 ms.
+        if _estimate(matches) > few:
+            return SubjectSearch(walk, None)
+        ids = list(matches.values_list("id", flat=True)[: few + 1])
     if len(ids) > few:
         return SubjectSearch(walk, None)
     condition = Q(pk__in=ids) & _all([_any_case(w) for w in short]) if ids else Q(pk__in=[])
