@@ -11,6 +11,7 @@ from tests.access.factories import RequestWorld, request_world
 from tugi.access import notify, policy, tasks
 from tugi.access.actions import requests
 from tugi.access.models import AccessRequest
+from tugi.core import notices
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +94,7 @@ def test_a_failing_mail_never_breaks_the_action(w, monkeypatch, django_capture_o
     def boom(*args, **kwargs):
         raise RuntimeError("SMTP on maas")
 
-    monkeypatch.setattr(notify, "send_notice_task", boom)
+    monkeypatch.setattr(notices, "send_notice_task", boom)
     with django_capture_on_commit_callbacks(execute=True):
         request = _file(w)
     assert request.state == AccessRequest.State.SUBMITTED

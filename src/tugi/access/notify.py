@@ -5,8 +5,9 @@
   that work waits in the fulfilment queue;
 - rejected, returned: the person who filed the request is told.
 
-Mails go out through a Huey task (with retries); failures are logged and never raise into the
-action. The text is in the agency's language (settings.LANGUAGE_CODE, Estonian by default).
+Mails go out through `tugi.core.notices` (a Huey task with retries); failures are logged and
+never raise into the action. The text is in the agency's language (settings.LANGUAGE_CODE,
+Estonian by default).
 """
 
 from __future__ import annotations
@@ -16,58 +17,19 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from huey.contrib.djhuey import db_task
 
 from tugi.access import policy
 from tugi.access.models import AccessRequest
+from tugi.core.notices import base_url, notice_language, queue_notice, user_email
 
 logger = logging.getLogger(__name__)
-
-SEND_RETRIES = 5
-SEND_RETRY_DELAY = 60  # seconds
 
 ASK_APPROVER = ("filed", "step_approved", "resubmitted")
 TELL_DESK = ("approved",)
 TELL_FILER = ("rejected", "returned")
-
-
-def base_url() -> str:
-    return str(getattr(settings, "TUGI_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
-
-
-def _language() -> str:
-    return str(getattr(settings, "LANGUAGE_CODE", "et") or "et")
-
-
-def user_email(user: User) -> str:
-    """A user's address: the account's own, else their person record's."""
-    if user.email:
-        return user.email
-    person = getattr(user, "person", None)
-    return getattr(person, "email", "") or ""
-
-
-@db_task(retries=SEND_RETRIES, retry_delay=SEND_RETRY_DELAY)
-def send_notice_task(subject: str, body: str, recipients: list[str]) -> None:
-    """Send one notice; an exception makes Huey retry it."""
-    send_mail(subject, body, settings.TUGI_MAIL_FROM, recipients, fail_silently=False)
-
-
-def _queue(subject: str, body: str, recipients: list[str]) -> bool:
-    to = sorted({address.strip().lower() for address in recipients if address and address.strip()})
-    if not to:
-        logger.warning("notice %r has no recipients; not sent", subject)
-        return False
-    try:
-        send_notice_task(subject, body, to)
-    except Exception:
-        logger.exception("notice %r to %s could not be queued", subject, ", ".join(to))
-        return False
-    return True
 
 
 def desk_recipients() -> list[str]:
@@ -128,12 +90,12 @@ def notify_request(request: AccessRequest, event: str) -> bool:
     request = AccessRequest.objects.select_related("person", "requested_by__person").get(
         pk=request.pk
     )
-    with translation.override(_language()):
+    with translation.override(notice_language()):
         composed = _compose(request, event)
     if composed is None:
         return False
     subject, body, recipients = composed
-    return _queue(subject, body, recipients)
+    return queue_notice(subject, body, recipients)
 
 
 def on_request_event(sender: Any, *, request: AccessRequest, event: str, **kwargs: Any) -> None:

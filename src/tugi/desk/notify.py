@@ -13,61 +13,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth.models import User
-from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from huey.contrib.djhuey import db_task
 
+from tugi.core.notices import base_url, notice_language, queue_notice, user_email
 from tugi.desk.models import Case
 
 logger = logging.getLogger(__name__)
 
-SEND_RETRIES = 5
-SEND_RETRY_DELAY = 60  # seconds
-
-
-def base_url() -> str:
-    """The address the links in notices start with (no trailing slash)."""
-    return str(getattr(settings, "TUGI_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
-
 
 def absolute(path: str) -> str:
     return base_url() + path
-
-
-def notice_language() -> str:
-    return str(getattr(settings, "LANGUAGE_CODE", "et") or "et")
-
-
-def user_email(user: User) -> str:
-    """A user's address: the account's own, else their person record's."""
-    if user.email:
-        return user.email
-    person = getattr(user, "person", None)
-    return getattr(person, "email", "") or ""
-
-
-@db_task(retries=SEND_RETRIES, retry_delay=SEND_RETRY_DELAY)
-def send_notice_task(subject: str, body: str, recipients: list[str]) -> None:
-    """Send one notice; an exception makes Huey retry it."""
-    send_mail(subject, body, settings.TUGI_MAIL_FROM, recipients, fail_silently=False)
-
-
-def queue_notice(subject: str, body: str, recipients: list[str]) -> bool:
-    """Queue a notice to the (deduplicated) recipients; False when there was nobody or it failed."""
-    to = sorted({address.strip().lower() for address in recipients if address and address.strip()})
-    if not to:
-        logger.warning("notice %r has no recipients; not sent", subject)
-        return False
-    try:
-        send_notice_task(subject, body, to)
-    except Exception:
-        logger.exception("notice %r to %s could not be queued", subject, ", ".join(to))
-        return False
-    return True
 
 
 # --- SLA ---------------------------------------------------------------------------------------

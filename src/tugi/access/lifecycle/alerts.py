@@ -90,8 +90,8 @@ def tell_desk_of_trouble(now: datetime.datetime) -> int:
     )
     if not changes:
         return 0
-    with translation.override(notify._language()):
+    with translation.override(notify.notice_language()):
         subject, body = compose(changes)
-    notify._queue(subject, body, notify.desk_recipients())
+    notify.queue_notice(subject, body, notify.desk_recipients())
     Change.objects.filter(pk__in=[c.pk for c in changes]).update(alerted_at=now)
     return len(changes)

@@ -217,10 +217,10 @@ def compose(notices: list[Notice]) -> tuple[str, str]:
 
 
 def _send(by_address: dict[str, list[Notice]]) -> None:
-    with translation.override(notify._language()):
+    with translation.override(notify.notice_language()):
         for address, notices in sorted(by_address.items()):
             subject, body = compose(notices)
-            notify._queue(subject, body, [address])
+            notify.queue_notice(subject, body, [address])
 
 
 def _chunk(ids: list[int], now: datetime.datetime) -> int:

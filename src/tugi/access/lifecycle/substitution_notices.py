@@ -113,7 +113,7 @@ def send_start_notice(pk: int, now: datetime.datetime | None = None) -> bool:
             "period": period_text(order.starts_at, order.ends_at),
             "roles": _roles_text(order),
         }
-        with translation.override(notify._language()):
+        with translation.override(notify.notice_language()):
             subject = _("Substitution %(period)s: %(substitute)s acts for %(absentee)s") % values
             lines = [
                 _("%(substitute)s substitutes for %(absentee)s: %(period)s.") % values,
@@ -134,7 +134,7 @@ def send_start_notice(pk: int, now: datetime.datetime | None = None) -> bool:
             subject_person_id=order.absentee_id,
         )
         addresses = [p.email for p in recipients]
-        transaction.on_commit(lambda: notify._queue(subject, "\n".join(lines), addresses))
+        transaction.on_commit(lambda: notify.queue_notice(subject, "\n".join(lines), addresses))
     return True
 
 
@@ -186,7 +186,7 @@ def send_proposal_notice(pk: int) -> bool:
         "kind": order.absence.get_kind_display() if order.absence else "",
         "roles": _roles_text(order),
     }
-    with translation.override(notify._language()):
+    with translation.override(notify.notice_language()):
         subject = _("Substitution for %(absentee)s awaits your confirmation") % values
         lines = [
             _("%(absentee)s is absent %(period)s (%(kind)s).") % values,
@@ -204,7 +204,7 @@ def send_proposal_notice(pk: int) -> bool:
             after={"to": [manager.pk]},
             subject_person_id=order.absentee_id,
         )
-    return notify._queue(subject, "\n".join(lines), [manager.email])
+    return notify.queue_notice(subject, "\n".join(lines), [manager.email])
 
 
 def send_proposal_notice_safely(pk: int) -> None:
