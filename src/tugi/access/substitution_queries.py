@@ -18,9 +18,8 @@ from django.utils import timezone
 
 from tugi.access.lifecycle import substitution as engine
 from tugi.access.models import Grant, GrantSuspension, Role, Substitution
-from tugi.people.absence_queries import ordered_keyset_page
 from tugi.people.models import Absence, Person
-from tugi.people.queries import KeysetPage
+from tugi.people.queries import KeysetPage, keyset_page
 
 PAGE_SIZE = 50
 State = Substitution.State
@@ -67,7 +66,7 @@ def keyset(
     qs: QuerySet[Substitution], cursor: str, order: Sequence[str], size: int | None = None
 ) -> KeysetPage[Substitution]:
     """One page of `qs` in `order` (two fields, the last the id; either may be descending)."""
-    return ordered_keyset_page(qs, cursor, order, size or PAGE_SIZE)
+    return keyset_page(qs, cursor, order=order, size=size or PAGE_SIZE)
 
 
 def list_order(filters: SubstitutionFilters) -> tuple[str, str]:

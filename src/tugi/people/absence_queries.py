@@ -9,66 +9,19 @@ or to come soonest first on (starts_on, id), the past latest first, both served 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from tugi.people.models import Absence, OrgUnit, Person
-from tugi.people.queries import KeysetPage, decode_cursor, encode_cursor, in_subtree
+from tugi.people.queries import KeysetPage, in_subtree, keyset_page
 
 PAGE_SIZE = 50
 CURRENT, UPCOMING, ACTIVE, PAST, ALL = "current", "upcoming", "active", "past", "all"
 
 M = TypeVar("M", bound=Model)
-
-
-def ordered_keyset_page(
-    qs: QuerySet[M], cursor: str, order: Sequence[str], size: int
-) -> KeysetPage[M]:
-    """One page of `qs` in a two-field `order` whose last field is the id, either field
-    ascending or descending ("-field"); the cursor is `tugi.people.queries`'s."""
-    first, second = order
-    names = [first.lstrip("-"), second.lstrip("-")]
-
-    def key_of(row: M) -> list[Any]:
-        return [getattr(row, name) for name in names]
-
-    def beyond(key: Sequence[Any], forward: bool) -> Q:
-        def op(field: str) -> str:
-            return "lt" if field.startswith("-") == forward else "gt"
-
-        return Q(**{f"{names[0]}__{op(first)}": key[0]}) | Q(
-            **{names[0]: key[0], f"{names[1]}__{op(second)}": key[1]}
-        )
-
-    decoded = decode_cursor(cursor, 2)
-    if decoded is None:
-        rows = list(qs.order_by(*order)[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        return KeysetPage(rows, encode_cursor("n", key_of(rows[-1])) if more else None, None)
-    direction, key = decoded
-    if direction == "n":
-        rows = list(qs.filter(beyond(key, True)).order_by(*order)[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        return KeysetPage(
-            rows,
-            encode_cursor("n", key_of(rows[-1])) if more else None,
-            encode_cursor("p", key_of(rows[0])) if rows else None,
-        )
-    backwards = [f[1:] if f.startswith("-") else f"-{f}" for f in order]
-    rows = list(qs.filter(beyond(key, False)).order_by(*backwards)[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size][::-1]
-    return KeysetPage(
-        rows,
-        encode_cursor("n", key_of(rows[-1])) if rows else None,
-        encode_cursor("p", key_of(rows[0])) if more else None,
-    )
 
 
 @dataclass
@@ -116,7 +69,7 @@ def absence_page(
         if filters.when in (CURRENT, UPCOMING, ACTIVE)
         else ("-starts_on", "-id")
     )
-    return ordered_keyset_page(search_absences(filters, today), cursor, order, PAGE_SIZE)
+    return keyset_page(search_absences(filters, today), cursor, order=order, size=PAGE_SIZE)
 
 
 def absences_of(

@@ -83,21 +83,24 @@ def decode_cursor(cursor: str, width: int) -> tuple[str, list[Any]] | None:
     return data[0], data[1:]
 
 
-def _beyond(fields: Sequence[str], key: Sequence[Any], op: str) -> Q:
-    """Rows whose (fields) tuple is strictly after (op="gt") or before (op="lt") the key.
+def _beyond(order: Sequence[str], key: Sequence[Any], after: bool) -> Q:
+    """Rows whose key in `order` comes strictly after (or before) the cursor's key.
 
-    Written as `f1 >= v1 AND (f1 > v1 OR (f1 = v1 AND …))` rather than a plain OR chain: the
-    leading range condition on the first index column is what lets the database start an index
-    range scan at the cursor instead of filtering the whole table.
+    A field named "-field" is in descending order. Written as `f1 >= v1 AND (f1 > v1 OR (f1 = v1
+    AND …))` (with < for descending fields) rather than a plain OR chain: the leading range
+    condition on the first index column is what lets the database start an index range scan at
+    the cursor instead of filtering the whole table.
     """
+    fields = [name.lstrip("-") for name in order]
+    ops = ["gt" if name.startswith("-") != after else "lt" for name in order]
 
     def strictly(i: int) -> Q:
-        here = Q(**{f"{fields[i]}__{op}": key[i]})
+        here = Q(**{f"{fields[i]}__{ops[i]}": key[i]})
         if i == len(fields) - 1:
             return here
         return here | (Q(**{fields[i]: key[i]}) & strictly(i + 1))
 
-    return Q(**{f"{fields[0]}__{op}e": key[0]}) & strictly(0)
+    return Q(**{f"{fields[0]}__{ops[0]}e": key[0]}) & strictly(0)
 
 
 def keyset_page(
@@ -109,6 +112,8 @@ def keyset_page(
 ) -> KeysetPage[M]:
     """The page of `queryset` (in `order`) that `cursor` points at; the first page without one.
 
+    `order` names the key's fields, the last one unique (the id); "-field" is descending.
+
     One query per page: it asks for one row more than a page to learn whether there is a further
     page in the direction of travel; the other direction is known from having come from there.
 
@@ -117,7 +122,7 @@ def keyset_page(
     """
 
     def key_of(row: M) -> list[Any]:
-        return [getattr(row, name) for name in order]
+        return [getattr(row, name.lstrip("-")) for name in order]
 
     def rows_in(qs: QuerySet[M], ordering: Sequence[str]) -> list[M]:
         """The first size + 1 rows of qs in `ordering`."""
@@ -146,7 +151,7 @@ def keyset_page(
 
     direction, key = decoded
     if direction == "n":
-        rows = rows_in(queryset.filter(_beyond(order, key, "gt")), order)
+        rows = rows_in(queryset.filter(_beyond(order, key, after=True)), order)
         more = len(rows) > size
         rows = rows[:size]
         return KeysetPage(
@@ -155,8 +160,8 @@ def keyset_page(
             encode_cursor("p", key_of(rows[0])) if rows else None,
         )
 
-    backwards = [f"-{name}" for name in order]
-    rows = rows_in(queryset.filter(_beyond(order, key, "lt")), backwards)
+    backwards = [name[1:] if name.startswith("-") else f"-{name}" for name in order]
+    rows = rows_in(queryset.filter(_beyond(order, key, after=False)), backwards)
     more = len(rows) > size
     rows = rows[:size][::-1]
     return KeysetPage(

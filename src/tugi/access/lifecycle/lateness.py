@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tugi.access.models import Change, ReconcilerRun
-from tugi.people.queries import KeysetPage, decode_cursor, encode_cursor
+from tugi.people.queries import KeysetPage, keyset_page
 
 State = Change.State
 
@@ -343,52 +343,12 @@ def change_queryset(query: ChangeQuery, now: datetime.datetime) -> QuerySet[Chan
     return with_related(qs)
 
 
-def _beyond(key: Sequence[Any], op: str) -> Q:
-    """Rows strictly after (op "gt") or before ("lt") the (due_at, id) key; the leading range
-    on due_at lets the database start an index range scan there."""
-    due, pk = key
-    return Q(**{f"due_at__{op}e": due}) & (
-        Q(**{f"due_at__{op}": due}) | Q(due_at=due, **{f"id__{op}": pk})
-    )
-
-
 def due_page(
     changes: QuerySet[Change], cursor: str, *, newest_first: bool = False, size: int = PAGE_SIZE
 ) -> KeysetPage[Change]:
     """One page of `changes` in (due_at, id) order, by key (never OFFSET)."""
-    forward = ("-due_at", "-id") if newest_first else ("due_at", "id")
-    backward = ("due_at", "id") if newest_first else ("-due_at", "-id")
-    ahead, behind = ("lt", "gt") if newest_first else ("gt", "lt")
-
-    def key_of(change: Change) -> list[Any]:
-        return [change.due_at, change.pk]
-
-    decoded = decode_cursor(cursor, 2)
-    if decoded is not None and not isinstance(decoded[1][1], int):
-        decoded = None  # a malformed cursor starts again from the first page
-    if decoded is None:
-        rows = list(changes.order_by(*forward)[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        return KeysetPage(rows, encode_cursor("n", key_of(rows[-1])) if more else None, None)
-    direction, key = decoded
-    if direction == "n":
-        rows = list(changes.filter(_beyond(key, ahead)).order_by(*forward)[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        return KeysetPage(
-            rows,
-            encode_cursor("n", key_of(rows[-1])) if more else None,
-            encode_cursor("p", key_of(rows[0])) if rows else None,
-        )
-    rows = list(changes.filter(_beyond(key, behind)).order_by(*backward)[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size][::-1]
-    return KeysetPage(
-        rows,
-        encode_cursor("n", key_of(rows[-1])) if rows else None,
-        encode_cursor("p", key_of(rows[0])) if more else None,
-    )
+    order = ("-due_at", "-id") if newest_first else ("due_at", "id")
+    return keyset_page(changes, cursor, order=order, size=size)
 
 
 def change_page(
