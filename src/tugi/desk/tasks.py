@@ -11,16 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task
+from huey.contrib.djhuey import db_periodic_task
 
 from tugi.core import audit
+from tugi.core.periodic import local_crontab
 from tugi.desk import actions, notify, sla
 from tugi.desk.mail import tasks as mail_tasks
 from tugi.desk.models import Case
@@ -103,23 +103,6 @@ def run_auto_close(now: dt.datetime) -> int:
     if closed:
         log.info("auto-close: %d resolved cases closed", closed)
     return closed
-
-
-def local_crontab(**fields: str) -> Callable[[dt.datetime], bool]:
-    """A `crontab` read in settings.TIME_ZONE (Europe/Tallinn) rather than in UTC.
-
-    Huey (utc=True, its default and ours) hands periodic tests a naive UTC time; a plain crontab
-    would then fire at 03:00 UTC, which is 05:00 or 06:00 in Tallinn.
-    """
-    matches = crontab(**fields)
-
-    def validate(timestamp: dt.datetime) -> bool:
-        if HUEY.utc and timezone.is_naive(timestamp):
-            local = timezone.localtime(timestamp.replace(tzinfo=dt.UTC))
-            timestamp = timezone.make_naive(local)
-        return bool(matches(timestamp))
-
-    return validate
 
 
 @db_periodic_task(local_crontab(hour="3", minute="0"))

@@ -22,7 +22,7 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 from tugi.access.actions import substitution as actions
 from tugi.access.lifecycle import substitution as engine
 from tugi.access.lifecycle import substitution_notices as notices
-from tugi.access.lifecycle.notice_tasks import local_crontab
+from tugi.core.periodic import local_crontab
 
 log = logging.getLogger(__name__)
 
