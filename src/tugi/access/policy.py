@@ -66,6 +66,17 @@ def head_above(person: Person, *, not_by: Collection[int] = ()) -> Person:
     )
 
 
+def manager_of(person: Person) -> Person | None:
+    """Who answers for the person: their manager (if still here), else the nearest unit head
+    above them; None when there is nobody."""
+    if person.manager is not None and person.manager.status != Person.Status.LEFT:
+        return person.manager
+    try:
+        return head_above(person)
+    except ValidationError:
+        return None
+
+
 def approval_chain(
     person: Person,
     *,

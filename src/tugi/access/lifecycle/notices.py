@@ -28,7 +28,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -118,15 +117,6 @@ def _not_needed(grants: list[Grant]) -> set[int]:
     return skip
 
 
-def _manager_of(person: Person) -> Person | None:
-    if person.manager is not None and person.manager.status != Person.Status.LEFT:
-        return person.manager
-    try:
-        return policy.head_above(person)
-    except ValidationError:
-        return None
-
-
 def recipients(grant: Grant) -> list[Notice]:
     """Who is told of this grant's end, and as whom."""
     person = grant.person
@@ -137,7 +127,7 @@ def recipients(grant: Grant) -> list[Notice]:
             return [Notice(address, FILER, grant)]
         return [Notice(person.email, HOLDER, grant)]
     told = [Notice(person.email, HOLDER, grant)]
-    manager = _manager_of(person)
+    manager = policy.manager_of(person)
     if manager is not None and manager.email and manager.pk != person.pk:
         told.append(Notice(manager.email, MANAGER, grant))
     return told

@@ -20,7 +20,6 @@ import datetime
 import logging
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef
 from django.db.models.functions import Cast
@@ -32,7 +31,6 @@ from tugi.access import notify, policy
 from tugi.access.models import Substitution
 from tugi.core import audit
 from tugi.core.models import AuditEvent
-from tugi.people.models import Person
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +49,6 @@ def period_text(starts_at: datetime.datetime, ends_at: datetime.datetime) -> str
             return f"{start:%d.%m.%Y}"
         return f"{start:%d.%m.%Y}–{last:%d.%m.%Y}"
     return f"{start:%d.%m.%Y %H:%M} – {end:%d.%m.%Y %H:%M}"
-
-
-def manager_of(person: Person) -> Person | None:
-    """Who answers for the person: their manager, else the nearest unit head above them."""
-    if person.manager is not None and person.manager.status != Person.Status.LEFT:
-        return person.manager
-    try:
-        return policy.head_above(person)
-    except ValidationError:
-        return None
 
 
 def _url(order: Substitution) -> str:
@@ -105,7 +93,7 @@ def send_start_notice(pk: int, now: datetime.datetime | None = None) -> bool:
             return False
         if _notice_sent([order.pk]):
             return False
-        manager = manager_of(order.absentee)
+        manager = policy.manager_of(order.absentee)
         recipients = [p for p in (order.substitute, manager) if p is not None]
         values = {
             "substitute": str(order.substitute),
@@ -175,7 +163,7 @@ def send_proposal_notice(pk: int) -> bool:
     order = _load(pk)
     if order.state != State.PROPOSED:
         return False
-    manager = manager_of(order.absentee)
+    manager = policy.manager_of(order.absentee)
     if manager is None:
         log.warning("substitution proposal %s: nobody to ask", pk)
         return False
