@@ -33,9 +33,9 @@ in one multi-row insert (`audit.record_many`), and the lifecycle engine told onc
 (`tugi.access.actions.grants`): the same checks (`check_person_can_hold_access`,
 `check_role_period`, an open account, no overlapping grant of the role), ends never in the past
 and idempotent (a grant already ending by then is left alone; one not yet started ends a
-microsecond after its start: it never held), the same audit events (`access.account.open`,
-`access.grant.create`, `access.grant.end`) and, for every ended grant, the substitution engine's
-`follow_own_grant`. If the primitives gain a rule or a side effect, this module must gain it too.
+microsecond after its start: it never held). The writing is the grant actions' bulk twins
+(`open_accounts_in_bulk`, `end_grants_in_bulk`, `grant_roles_in_bulk`, `record_bulk`): the same
+audit events and, for every ended grant, the substitution engine's `follow_own_grant`.
 
 The system is the actor: these consequences follow from the HR data and the policy, not from
 the discretion of whoever applied the import (who need not hold the desk's right to grant by
@@ -60,12 +60,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tugi.access.actions import grants as grant_actions
 from tugi.access.actions import requests as request_actions
-from tugi.access.actions.grants import _GRANT_FIELDS, _basis_text
 from tugi.access.lifecycle import plan
 from tugi.access.models import Account, Entitlement, Grant, Role, TargetSystem
 from tugi.access.rules import check_person_can_hold_access, check_role_period
-from tugi.core import audit
 from tugi.people.models import Duty, JobDescription, Person
 
 # Problems kept for the page; the counts are always complete.
@@ -504,50 +503,17 @@ class Consequences:
 
     def _carry_out(self) -> None:
         """Write the planned accounts, ends and grants with their audit events, then tell the
-        engine; as the grant actions would, one by one."""
-        entries: list[tuple[str, Any, dict[str, Any]]] = []
+        engine: the grant actions' bulk twins (`actions.grants.*_in_bulk`)."""
         accounts = list(self._new_accounts.values())
-        Account.objects.bulk_create(accounts, batch_size=500)
-        for account in accounts:
-            entries.append(
-                (
-                    "access.account.open",
-                    account,
-                    {"after": audit.snapshot(account), "subject_person_id": account.person_id},
-                )
-            )
+        entries = grant_actions.open_accounts_in_bulk(accounts)
         self.outcome.counts["accounts_opened"] += len(accounts)
 
-        ended = []
+        entries += grant_actions.end_grants_in_bulk(
+            [(end.grant, end.valid_to, end.reason) for end in self._ends.values()]
+        )
         for end in self._ends.values():
-            grant = end.grant
-            before = grant.valid_to
-            grant.valid_to, grant.ended_reason = end.valid_to, end.reason
-            ended.append(grant)
-            entries.append(
-                (
-                    "access.grant.end",
-                    grant,
-                    {
-                        "before": {"valid_to": before},
-                        "after": {"valid_to": grant.valid_to},
-                        "basis": end.reason,
-                        "subject_person_id": grant.person_id,
-                    },
-                )
-            )
             if end.count_as:
                 self.outcome.counts[end.count_as] += 1
-        # Most ends share their moment and reason (a leaver's last day, a mover's grace end):
-        # one UPDATE per such group is far cheaper than bulk_update's CASE per row.
-        groups: dict[tuple[datetime.datetime, str], list[int]] = defaultdict(list)
-        for grant in ended:
-            groups[(grant.valid_to, grant.ended_reason)].append(grant.pk)  # type: ignore[index]
-        for (valid_to, reason), ids in groups.items():
-            for start in range(0, len(ids), 500):
-                Grant.objects.filter(pk__in=ids[start : start + 500]).update(
-                    valid_to=valid_to, ended_reason=reason
-                )
 
         made = []
         for new in self._new:
@@ -565,40 +531,9 @@ class Consequences:
                 )
             )
             self.outcome.counts[new.count_as] += 1
-        Grant.objects.bulk_create(made, batch_size=500)
-        for grant in made:
-            entries.append(
-                (
-                    "access.grant.create",
-                    grant,
-                    {
-                        "after": audit.snapshot(grant, _GRANT_FIELDS),
-                        "basis": _basis_text(grant),
-                        "subject_person_id": grant.person_id,
-                    },
-                )
-            )
-        audit.record_many(None, entries)
-        plan.sync_grants([g.pk for g in [*ended, *made]])
-        self._follow_substitutions(ended)
-
-    def _follow_substitutions(self, ended: list[Grant]) -> None:
-        """What end_grant does after each end: acting grants passed on from it follow it."""
-        from tugi.access.lifecycle import substitution
-        from tugi.access.models import Substitution
-
-        # follow_own_grant looks for orders in force for the grant's person; asking once for
-        # the whole batch which persons have any spares a query per ended grant.
-        absentees = set(
-            Substitution.objects.filter(
-                absentee_id__in={g.person_id for g in ended},
-                state=Substitution.State.ORDERED,
-                ends_at__gt=self.now,
-            ).values_list("absentee_id", flat=True)
-        )
-        for grant in ended:
-            if grant.person_id in absentees:
-                substitution.follow_own_grant(grant)
+        entries += grant_actions.grant_roles_in_bulk(made)
+        ended = [end.grant for end in self._ends.values()]
+        grant_actions.record_bulk(entries, ended, made, self.now)
 
     def _plan_leavers(self, movements: list[Movement]) -> None:
         if not movements:
