@@ -138,7 +138,8 @@ def record(
         object_id=object_id,
         object_repr=object_repr,
     )
-    with transaction.atomic():
+    # No savepoint: an event that cannot be written must undo the caller's change with it.
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         _chain([event])
         event.save(force_insert=True)
@@ -157,7 +158,7 @@ def record_many(
     events = [_event(actor, action, obj, **kwargs) for action, obj, kwargs in entries]
     if not events:
         return events
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         _chain(events)
         # Row order is id order on both databases, which is the order the chain is verified in.

@@ -41,6 +41,7 @@ Decisions worth knowing:
   anew) for 30 days after the case was resolved; after that the rating is final.
 """
 
+import dataclasses
 import datetime
 import functools
 import string
@@ -70,6 +71,7 @@ from tugi.desk.models import (
     Queue,
     Rating,
     ReplyTemplate,
+    RoutingRule,
     Tag,
     TimeEntry,
 )
@@ -84,6 +86,9 @@ RATING_SALT = "tugi.desk.rating"
 RATING_DAYS = 30
 MAX_MINUTES_PER_ENTRY = 24 * 60
 MAX_TAG_LENGTH = 50
+# Cases `create_cases` opens in one call: enough for an integration's burst, small enough that
+# one transaction holds the write lock only briefly.
+MAX_BATCH = 200
 
 # The placeholders a reply template may use.
 PLACEHOLDERS = ("requester_name", "case_reference", "case_subject", "agent_name")
@@ -446,14 +451,60 @@ def render_placeholders(text: str, values: dict[str, str]) -> str:
 # --- creating cases ---------------------------------------------------------------------------
 
 
-def _canonical_module(system: TargetSystem | None, module: str) -> str:
-    """A module typed as the system's roles name it is stored in their spelling; else as typed."""
+def _canonical_module(
+    system: TargetSystem | None, module: str, known: dict[int, dict[str, str]] | None = None
+) -> str:
+    """A module typed as the system's roles name it is stored in their spelling; else as typed.
+
+    `known` keeps each system's modules across calls (a batch of cases reads each system once).
+    """
     module = " ".join(module.split())
     if system is None or not module:
         return module
-    known = Role.objects.filter(system=system).exclude(module="").values_list("module", flat=True)
-    by_fold = {fold(m): m for m in known}
-    return by_fold.get(fold(module), module)
+    known = {} if known is None else known
+    if system.pk not in known:
+        names = (
+            Role.objects.filter(system=system).exclude(module="").values_list("module", flat=True)
+        )
+        known[system.pk] = {fold(m): m for m in names}
+    return known[system.pk].get(fold(module), module)
+
+
+@dataclasses.dataclass
+class NewCase:
+    """What opens a case: `create_case`'s fields, for `create_cases` to take many at once."""
+
+    channel: str
+    subject: str
+    body: str
+    requester: Person | None = None
+    requester_email: str = ""
+    requester_name: str = ""
+    system: TargetSystem | None = None
+    module: str = ""
+    category: str = Case.Category.QUESTION
+    impact: int = Case.Level.LOW
+    urgency: int = Case.Level.LOW
+    queue: Queue | None = None
+    attachments: Iterable[UploadLike] = ()
+    message_id: str = ""
+    in_reply_to: str = ""
+    body_html: str = ""
+    language: str | None = None
+    tags: Iterable[str] = ()
+    parent: Case | None = None
+
+
+@dataclasses.dataclass
+class _Opening:
+    """A checked new case, not yet saved, with what its first message needs."""
+
+    case: Case
+    body: str
+    files: list[CheckedFile]
+    tag_names: list[str]
+    body_html: str
+    in_reply_to: str
 
 
 def create_case(
@@ -488,6 +539,141 @@ def create_case(
     anyone on any channel. `parent` links a follow-up (the intake uses it for mail to a closed
     case). `acknowledge=False` sends no acknowledgement (e.g. for mail the intake knows is bulk).
     """
+    spec = NewCase(
+        channel=channel,
+        subject=subject,
+        body=body,
+        requester=requester,
+        requester_email=requester_email,
+        requester_name=requester_name,
+        system=system,
+        module=module,
+        category=category,
+        impact=impact,
+        urgency=urgency,
+        queue=queue,
+        attachments=attachments,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        body_html=body_html,
+        language=language,
+        tags=tags,
+        parent=parent,
+    )
+    opening = _check_opening(actor, spec)
+    case = opening.case
+    with transaction.atomic():
+        rule = _route(opening, timezone.now())
+        case.save()
+        # The requester's own words; a case the desk logs for someone has no author user (the
+        # audit event says who logged it).
+        first = _message(
+            case,
+            Kind.FROM_REQUESTER,
+            opening.body,
+            author=_first_author(actor, case),
+            author_email=_first_author_email(case),
+            message_id=case.thread_root,
+            in_reply_to=opening.in_reply_to,
+            body_html=opening.body_html,
+            files=opening.files,
+        )
+        if opening.tag_names:
+            case.tags.set(_tags(opening.tag_names))
+        # For callers that show the new case at once (the API's 201), so they need not read it.
+        cast(Any, case).first_message = first
+        _record(actor, "desk.case.create", case, None, extra=_opening_facts(opening, first, rule))
+        if acknowledge:
+            transaction.on_commit(functools.partial(_send_acknowledgement, case.pk))
+    return case
+
+
+def create_cases(actor: Actor, specs: Sequence[NewCase]) -> list[Case]:
+    """Open many cases at once (an integration's batch): all of them, or none.
+
+    The desk only (`desk.add_case`), at most MAX_BATCH, without attachments. Each case is checked
+    as `create_case` checks one; when any is wrong nothing is saved and the ValidationError's keys
+    name the position and the field (`3.subject`). The cases, their first messages, their tags
+    and their audit events are each written with one insert; every requester is acknowledged.
+    """
+    require(actor, "desk.add_case")
+    if not specs:
+        raise ValidationError({"cases": _("Send at least one case.")})
+    if len(specs) > MAX_BATCH:
+        raise ValidationError(
+            {
+                "cases": _("At most %(max)d cases at once (%(n)d were sent).")
+                % {"max": MAX_BATCH, "n": len(specs)}
+            }
+        )
+    openings: list[_Opening] = []
+    errors: dict[str, Any] = {}
+    modules: dict[int, dict[str, str]] = {}
+    for position, spec in enumerate(specs):
+        if spec.attachments:
+            errors[f"{position}.attachments"] = _(
+                "Cases opened in a batch have no attachments: open this one on its own."
+            )
+            continue
+        try:
+            openings.append(_check_opening(actor, spec, modules))
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors[f"{position}.{field}"] = messages
+    if errors:
+        raise ValidationError(errors)
+
+    now = timezone.now()
+    with transaction.atomic():
+        rules = [_route(opening, now) for opening in openings]
+        cases = Case.objects.bulk_create([o.case for o in openings])
+        firsts = Message.objects.bulk_create(
+            Message(
+                case=case,
+                kind=Kind.FROM_REQUESTER,
+                author=_user(_first_author(actor, case)),
+                author_email=_first_author_email(case),
+                body=opening.body,
+                body_html=opening.body_html,
+                message_id=case.thread_root,
+                in_reply_to=opening.in_reply_to,
+            )
+            for case, opening in zip(cases, openings, strict=True)
+        )
+        named = sorted({n for o in openings for n in o.tag_names}, key=str.lower)
+        by_name = {t.name.lower(): t for t in _tags(named)} if named else {}
+        Case.tags.through.objects.bulk_create(
+            Case.tags.through(case_id=case.pk, tag_id=by_name[n.lower()].pk)
+            for case, opening in zip(cases, openings, strict=True)
+            for n in opening.tag_names
+        )
+        audit.record_many(
+            actor,
+            (
+                (
+                    "desk.case.create",
+                    case,
+                    {
+                        "after": {**_snap(case), **_opening_facts(opening, first, rule)},
+                        "subject_person_id": case.requester_id,
+                    },
+                )
+                for case, opening, first, rule in zip(cases, openings, firsts, rules, strict=True)
+            ),
+        )
+        for case, first in zip(cases, firsts, strict=True):
+            cast(Any, case).first_message = first
+            transaction.on_commit(functools.partial(_send_acknowledgement, case.pk))
+    return cases
+
+
+def _check_opening(
+    actor: Actor, spec: NewCase, modules: dict[int, dict[str, str]] | None = None
+) -> _Opening:
+    """Who may open this case and whether its fields are right; the unsaved case if so."""
+    subject, body, requester = spec.subject, spec.body, spec.requester
+    requester_email, channel, queue = spec.requester_email, spec.channel, spec.queue
+    tags, parent, language = spec.tags, spec.parent, spec.language
     system_actor = actor is None
     desk = not system_actor and actor is not None and actor.has_perm("desk.add_case")
     errors: dict[str, Any] = {}
@@ -533,15 +719,15 @@ def create_case(
     if not (body or "").strip():
         errors["body"] = _("Describe the question or problem.")
     _validate_choice(channel, Case.Channel, "channel", errors)
-    _validate_choice(category, Case.Category, "category", errors)
-    _validate_choice(impact, Case.Level, "impact", errors)
-    _validate_choice(urgency, Case.Level, "urgency", errors)
+    _validate_choice(spec.category, Case.Category, "category", errors)
+    _validate_choice(spec.impact, Case.Level, "impact", errors)
+    _validate_choice(spec.urgency, Case.Level, "urgency", errors)
     requester_email = _check_email(requester_email, "requester_email", errors)
     if requester is None and requester_email and "requester_email" not in errors:
         requester = person_by_email(requester_email)
     if requester is None and not requester_email and "requester_email" not in errors:
         errors["requester"] = _("Name the requester: a person or an e-mail address.")
-    module = _canonical_module(system, module or "")
+    module = _canonical_module(spec.system, spec.module or "", modules)
     if len(module) > 100:
         errors["module"] = _("The module may be at most 100 characters.")
     languages = [code for code, _name in settings.LANGUAGES]
@@ -552,70 +738,62 @@ def create_case(
     tag_names = _clean_tags(tags, errors)
     files: list[CheckedFile] = []
     try:
-        files = _check_files(attachments)
+        files = _check_files(spec.attachments)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
 
-    now = timezone.now()
     case = Case(
         subject=subject,
         requester=requester,
         requester_email="" if requester is not None else requester_email,
-        requester_name=(requester_name or "").strip()[:200],
+        requester_name=(spec.requester_name or "").strip()[:200],
         language=language or settings.LANGUAGE_CODE[:2],
         channel=channel,
-        system=system,
+        system=spec.system,
         module=module,
-        category=category,
-        impact=impact,
-        urgency=urgency,
-        priority=sla.priority_from(impact, urgency),
+        category=spec.category,
+        impact=spec.impact,
+        urgency=spec.urgency,
+        priority=sla.priority_from(spec.impact, spec.urgency),
         status=Status.NEW,
+        queue=queue,
         parent=parent,
-        thread_root=message_id,
+        thread_root=spec.message_id,
     )
-    with transaction.atomic():
-        rule = None
-        if queue is None:
-            where = routing.destination(case, body)
-            queue, rule = where.queue, where.rule
-            case.assignee = where.assignee
-        case.queue = queue
-        sla.start(case, now)  # also chooses the policy
-        case.save()
-        # The requester's own words; a case the desk logs for someone has no author user (the
-        # audit event says who logged it).
-        writer = (
-            actor
-            if requester is not None and requester.user_id == getattr(actor, "pk", 0)
-            else None
-        )
-        first = _message(
-            case,
-            Kind.FROM_REQUESTER,
-            body.strip(),
-            author=writer,
-            author_email=requester.email if requester is not None else requester_email,
-            message_id=message_id,
-            in_reply_to=in_reply_to,
-            body_html=body_html,
-            files=files,
-        )
-        if tag_names:
-            case.tags.set(_tags(tag_names))
-        # For callers that show the new case at once (the API's 201), so they need not read it.
-        cast(Any, case).first_message = first
-        extra = _message_facts(first, files)
-        if tag_names:
-            extra["tags"] = tag_names
-        if rule is not None:
-            extra["routing_rule"] = rule.pk
-        _record(actor, "desk.case.create", case, None, extra=extra)
-        if acknowledge:
-            transaction.on_commit(functools.partial(_send_acknowledgement, case.pk))
-    return case
+    return _Opening(case, body.strip(), files, tag_names, spec.body_html, spec.in_reply_to)
+
+
+def _route(opening: _Opening, now: datetime.datetime) -> RoutingRule | None:
+    """Send a case with no queue where the routing rules say, and start its SLA clocks."""
+    case, rule = opening.case, None
+    if case.queue_id is None:
+        where = routing.destination(case, opening.body)
+        case.queue, case.assignee, rule = where.queue, where.assignee, where.rule
+    sla.start(case, now)  # also chooses the policy
+    return rule
+
+
+def _first_author(actor: Actor, case: Case) -> Actor:
+    """The first message's author: the actor when it is the requester writing, else nobody."""
+    requester = case.requester
+    if requester is not None and requester.user_id == getattr(actor, "pk", 0):
+        return actor
+    return None
+
+
+def _first_author_email(case: Case) -> str:
+    return case.requester.email if case.requester is not None else case.requester_email
+
+
+def _opening_facts(opening: _Opening, first: Message, rule: RoutingRule | None) -> dict[str, Any]:
+    facts = _message_facts(first, opening.files)
+    if opening.tag_names:
+        facts["tags"] = opening.tag_names
+    if rule is not None:
+        facts["routing_rule"] = rule.pk
+    return facts
 
 
 # --- the requester's messages -----------------------------------------------------------------
