@@ -186,7 +186,9 @@ HUEY = {
 if redis_url := os.environ.get("TUGI_HUEY_REDIS_URL"):
     HUEY.update({"huey_class": "huey.RedisHuey", "url": redis_url})
 else:
-    HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "huey.sqlite3")})
+    HUEY.update(
+        {"huey_class": "tugi.core.queue.TugiSqliteHuey", "filename": str(DATA_DIR / "huey.sqlite3")}
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

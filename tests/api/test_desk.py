@@ -754,3 +754,130 @@ def test_the_written_out_representations_equal_drfs(client_for, d, rf):
     listed = client_for(d.desk).get(CASES).json()["results"][0]
     assert listed == fast(api.CaseSerializer, detail)
     assert set(listed) == set(api.CaseSerializer.Meta.fields)
+
+
+# --- opening cases in a batch -------------------------------------------------------------------
+
+BATCH = CASES + "batch/"
+
+
+def test_the_desk_opens_a_batch_in_order_with_one_insert_of_each_kind(
+    client_for, d, mail, django_capture_on_commit_callbacks
+):
+    queue = QueueFactory(code="ACC", name="Ligipääsud")
+    cases = [
+        {"subject": "Parool aegus", "body": "Ei pääse sisse.", "requester": d.other_person.pk},
+        {
+            "subject": "STAR aeglane",
+            "body": "Otsing kestab minuteid.",
+            "requester_email": "Teadmata@Example.ee",
+            "queue": queue.pk,
+            "tags": ["STAR", "jõudlus"],
+            "impact": 1,
+            "urgency": 1,
+        },
+        {"subject": "Väljatrükk tühi", "body": "Tühi PDF.", "requester": d.person.pk},
+    ]
+    client = client_for(d.desk)
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        response = client.post(BATCH, {"cases": cases}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    opened = Case.objects.filter(pk__in=[row["id"] for row in body]).order_by("id")
+    assert [c.subject for c in opened] == ["Parool aegus", "STAR aeglane", "Väljatrükk tühi"]
+    assert [row["reference"] for row in body] == [f"Tugi #{c.pk}" for c in opened]
+    first, second, third = opened
+    assert (first.requester, first.queue, first.channel) == (d.other_person, d.queue, "api")
+    assert (second.requester, second.requester_email) == (None, "teadmata@example.ee")
+    assert (second.queue, second.priority, body[1]["priority"]) == (queue, 1, 1)
+    assert sorted(second.tags.values_list("name", flat=True)) == ["STAR", "jõudlus"]
+    assert third.requester == d.person and third.first_response_due is not None
+    assert [c.messages.get().body for c in opened] == [c["body"] for c in cases]
+    events = AuditEvent.objects.filter(action="desk.case.create", actor=d.desk)
+    assert sorted(int(e.object_id) for e in events) == [c.pk for c in opened]
+    assert {e.subject_person_id for e in events} == {d.other_person.pk, None, d.person.pk}
+    assert mail.acks == [c.pk for c in opened]
+    # One insert per kind whatever the batch's size: cases, messages, tag links, audit events.
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    tables = sorted(sql.split('"')[1] for sql in inserts)
+    assert tables == sorted(
+        ["desk_case", "desk_message", "desk_case_tags", "core_auditevent", "desk_tag", "desk_tag"]
+    )
+    from tugi.core.audit import verify_chain
+
+    assert verify_chain().ok
+
+
+def test_a_batch_with_one_bad_case_opens_none_and_names_position_and_field(client_for, d, mail):
+    client = client_for(d.desk)
+    good = {"subject": "Parool", "body": "Aegus.", "requester": d.person.pk}
+    # Wrong types and choices are found first, for every case of the batch.
+    shape = errors(
+        client.post(
+            BATCH,
+            {"cases": [good, {**good, "category": "soov"}, {**good, "impact": 9}]},
+            format="json",
+        )
+    )
+    assert set(shape) == {"1.category", "2.impact"}
+    # Then the ids and what the desk checks of every case.
+    bad = errors(
+        client.post(
+            BATCH,
+            {
+                "cases": [
+                    good,
+                    {"subject": " ", "body": "", "requester": d.person.pk},
+                    {**good, "requester": 999_999},
+                ]
+            },
+            format="json",
+        )
+    )
+    assert bad == {"2.requester": ["No person has this id."]}
+    bad = errors(
+        client.post(
+            BATCH,
+            {"cases": [good, {"subject": " ", "body": ""}, {**good, "tags": ["x" * 51]}]},
+            format="json",
+        )
+    )
+    assert set(bad) == {"1.subject", "1.body", "1.requester", "2.tags"}
+    assert bad["1.subject"] == ["Write a short subject: what is the case about?"]
+    assert not Case.objects.exists() and not mail.acks
+    assert not AuditEvent.objects.filter(action="desk.case.create").exists()
+
+
+def test_a_batch_must_have_one_to_the_most_cases(client_for, d, settings):
+    client = client_for(d.desk)
+    assert errors(client.post(BATCH, {"cases": []}, format="json")) == {
+        "cases": ["Send at least one case."]
+    }
+    many = [{"subject": "S", "body": "B", "requester": d.person.pk}] * (actions.MAX_BATCH + 1)
+    assert "cases" in errors(client.post(BATCH, {"cases": many}, format="json"))
+    assert "cases" in errors(client.post(BATCH, {"cases": "kõik"}, format="json"))
+    assert not Case.objects.exists()
+
+
+def test_only_the_desk_opens_batches(client_for, d):
+    one = {"cases": [{"subject": "S", "body": "B", "requester": d.person.pk}]}
+    for user in (d.requester, d.specialist):
+        assert client_for(user).post(BATCH, one, format="json").status_code == 403
+    assert not Case.objects.exists()
+
+
+def test_the_action_refuses_attachments_in_a_batch(d):
+    spec = actions.NewCase(
+        channel=Case.Channel.API,
+        subject="Kuvatõmmis",
+        body="Vaata lisa.",
+        requester=d.person,
+        attachments=[IncomingFile("a.pdf", PDF)],
+    )
+    with pytest.raises(actions.ValidationError) as raised:
+        actions.create_cases(d.desk, [spec])
+    assert set(raised.value.message_dict) == {"0.attachments"}
+    assert not Case.objects.exists()

@@ -64,6 +64,7 @@ from tugi.desk.search import search_subjects
 from tugi.people.models import Person
 
 WORK = "desk.work_case"
+ADD = "desk.add_case"
 VIEW = "desk.view_case"
 Status = Case.Status
 Kind = Message.Kind
@@ -537,6 +538,63 @@ class NewCaseSerializer(serializers.Serializer[Any]):
         return fields
 
 
+class BatchCaseSerializer(serializers.Serializer[Any]):
+    """One case of a batch: as a single new case, without attachments or parent; ids as numbers.
+
+    The ids are checked all at once by the view (one query per kind, however many cases), not
+    one query per case as a related field would.
+    """
+
+    subject = serializers.CharField(allow_blank=True, help_text="At most 300 characters.")
+    body = serializers.CharField(allow_blank=True, help_text="The question or problem.")
+    requester = serializers.IntegerField(
+        required=False, allow_null=True, help_text="A person id; or `requester_email`."
+    )
+    requester_email = serializers.CharField(required=False, allow_blank=True)
+    requester_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    system = serializers.IntegerField(required=False, allow_null=True)
+    module = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.ChoiceField(
+        choices=Case.Category.choices, required=False, default=Case.Category.QUESTION
+    )
+    impact = _level(required=False, default=Case.Level.LOW)
+    urgency = _level(required=False, default=Case.Level.LOW)
+    language = serializers.ChoiceField(choices=_LANGUAGES, required=False, allow_null=True)
+    queue = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Default: where the routing rules send it."
+    )
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class BatchSerializer(serializers.Serializer[Any]):
+    """Cases to open together: all are opened, or none."""
+
+    cases: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=BatchCaseSerializer(),
+        max_length=actions.MAX_BATCH,
+        help_text=f"1 to {actions.MAX_BATCH} cases, opened in this order.",
+    )
+
+
+class BatchResultSerializer(serializers.ModelSerializer[Case]):
+    """A case the batch opened: where it went and when it is due."""
+
+    reference = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "reference",
+            "status",
+            "priority",
+            "queue",
+            "assignee",
+            "first_response_due",
+            "resolution_due",
+        ]
+
+
 @extend_schema_serializer(component_name="Case")
 class CaseChangeSerializer(serializers.Serializer[Any]):
     """What to change; omitted fields stay as they are. The desk only."""
@@ -678,6 +736,65 @@ def _valid(serializer: serializers.Serializer[Any]) -> Any:
 
 def _files(request: Request) -> list[Any]:
     return list(request.FILES.getlist("attachments")) if request.FILES else []
+
+
+def _by_position(errors: Any) -> Any:
+    """A batch's field errors keyed `3.subject`, as the action names them, not nested."""
+    cases = errors.get("cases") if isinstance(errors, dict) else None
+    if isinstance(cases, list) and all(isinstance(e, dict) for e in cases):
+        cases = dict(enumerate(cases))
+    if not isinstance(cases, dict):
+        return errors  # about the whole list (missing, not a list, too long)
+    flat: dict[str, Any] = {}
+    for position, fields in cases.items():
+        if isinstance(position, int) and isinstance(fields, dict):
+            flat.update({f"{position}.{field}": msgs for field, msgs in fields.items()})
+        else:  # about the list as a whole (too long)
+            flat.setdefault("cases", []).extend(fields)
+    return flat
+
+
+def _batch_specs(items: list[dict[str, Any]]) -> list[actions.NewCase]:
+    """The batch's cases as the action takes them; unknown ids refused by position."""
+
+    def ids(field: str) -> set[int]:
+        return {item[field] for item in items if item.get(field) is not None}
+
+    found: dict[str, tuple[dict[int, Any], str]] = {
+        "requester": (Person.objects.in_bulk(ids("requester")), _("No person has this id.")),
+        "system": (TargetSystem.objects.in_bulk(ids("system")), _("No application has this id.")),
+        "queue": (Queue.objects.in_bulk(ids("queue")), _("No queue has this id.")),
+    }
+    errors: dict[str, list[str]] = {}
+    specs = []
+    for position, item in enumerate(items):
+        named = {}
+        for field, (rows, unknown) in found.items():
+            pk = item.get(field)
+            if pk is not None and pk not in rows:
+                errors[f"{position}.{field}"] = [unknown]
+            named[field] = rows.get(pk) if pk is not None else None
+        specs.append(
+            actions.NewCase(
+                channel=Case.Channel.API,
+                subject=item["subject"],
+                body=item["body"],
+                requester=named["requester"],
+                requester_email=item.get("requester_email", ""),
+                requester_name=item.get("requester_name", ""),
+                system=named["system"],
+                module=item.get("module", ""),
+                category=item["category"],
+                impact=int(item["impact"]),
+                urgency=int(item["urgency"]),
+                queue=named["queue"],
+                language=item.get("language"),
+                tags=item.get("tags", ()),
+            )
+        )
+    if errors:
+        raise exceptions.ValidationError(errors)
+    return specs
 
 
 # --- filters ----------------------------------------------------------------------------------
@@ -1012,6 +1129,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         "retrieve": (),
         "metadata": (),
         "create": (),
+        "batch": (ADD,),
         "partial_update": (WORK,),
         "messages": (),
         "resolve": (WORK,),
@@ -1137,6 +1255,28 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         )
         data = CaseDetailSerializer(case, context=self.get_serializer_context())
         return Response(data.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Open many cases at once",
+        description="The desk (`desk.add_case`): an integration's batch of up to "
+        f"{actions.MAX_BATCH} cases, each as for opening one case but without attachments. All "
+        "are checked first; when any is wrong nothing is opened and the 400 names the position "
+        "and the field (`3.subject`). Otherwise all are opened in one transaction, routed, their "
+        "SLA clocks started and each requester acknowledged by mail; the answer lists them in "
+        "the order sent.",
+        request=BatchSerializer,
+        responses={201: BatchResultSerializer(many=True)},
+    )
+    @action(detail=False, methods=["post"])
+    def batch(self, request: Request) -> Response:
+        batch = BatchSerializer(data=request.data)
+        if not batch.is_valid():
+            raise exceptions.ValidationError(_by_position(batch.errors))
+        specs = _batch_specs(batch.validated_data["cases"])
+        cases = actions.create_cases(_user(request), specs)
+        return Response(
+            BatchResultSerializer(cases, many=True).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(
         summary="Change a case's status, priority, classification, requester, assignee, queue or "
