@@ -580,6 +580,7 @@ class BatchResultSerializer(serializers.ModelSerializer[Case]):
     """A case the batch opened: where it went and when it is due."""
 
     reference = serializers.CharField(read_only=True)
+    status = CaseStatusField(read_only=True)
 
     class Meta:
         model = Case
