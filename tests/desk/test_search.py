@@ -4,6 +4,7 @@ the API, case ignored (also for letters beyond ASCII), and the SQLite index kept
 subjects by its triggers."""
 
 import datetime
+import importlib
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ from tests.access.views_support import login
 from tests.api.conftest import token_client
 from tests.desk.factories import CaseFactory
 from tests.desk.views_support import NOW, World, catch_mail, desk_world, english_client
-from tugi.desk import queries, search
+from tugi.desk import actions, queries, search
 from tugi.desk.models import Case
 
 pytestmark = pytest.mark.django_db
@@ -194,6 +195,54 @@ def test_the_search_index_follows_the_subjects():
     assert found("skanner") == [case.pk]
     Case.objects.filter(pk=case.pk).delete()
     assert found("skanner") == []
+
+
+def test_the_open_index_has_the_desks_open_statuses():
+    """The migration wrote them out; a new open status needs a migration (and fails here)."""
+    migration = importlib.import_module("tugi.desk.migrations.0004_open_case_subject_search")
+    open_statuses = {str(s) for s in actions.OPEN_STATUSES}
+    assert set(migration.OPEN) == open_statuses == search.OPEN_STATUSES
+
+
+def test_the_open_index_holds_exactly_the_open_cases():
+    """The index of open cases (desk.0004) follows openings, subjects, closings and deletes."""
+    if connection.vendor != "sqlite" or not search._fts_ready(search.OPEN_FTS_TABLE):
+        pytest.skip(
+            "the SQLite FTS5 table; PostgreSQL's partial index is checked by its definition"
+        )
+
+    def open_ids(word: str) -> list[int]:
+        return sorted(search._fts_ids([word], 100, search.OPEN_FTS_TABLE))
+
+    case = CaseFactory(subject="Printer ei prindi", status=Status.NEW)
+    CaseFactory(subject="Printer on katki", status=Status.CLOSED)
+    assert open_ids("printer") == [case.pk]
+    case.status = Status.WAITING_REQUESTER  # still open, same subject: indexed once
+    case.save()
+    assert open_ids("printer") == [case.pk]
+    case.subject = "Printer ja skanner"  # shares trigrams with the old subject
+    case.save()
+    assert open_ids("printer") == [case.pk] and open_ids("skanner") == [case.pk]
+    assert open_ids("prindi") == []
+    case.status = Status.RESOLVED
+    case.save()
+    assert open_ids("printer") == []
+    case.status = Status.OPEN  # reopened
+    case.save()
+    assert open_ids("skanner") == [case.pk]
+    Case.objects.filter(pk=case.pk).delete()
+    assert open_ids("skanner") == []
+
+
+@pytest.mark.postgres
+def test_postgres_has_a_trigram_index_of_the_open_cases_only():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'case_open_subject_trgm'")
+        (definition,) = cursor.fetchone()
+    assert "gin (upper((subject)::text) gin_trgm_ops)" in definition
+    where = definition.split("WHERE", 1)[1]
+    assert all(f"'{status}'" in where for status in search.OPEN_STATUSES), where
+    assert "resolved" not in where and "closed" not in where
 
 
 def test_quotes_and_operators_in_a_search_are_only_text(w: World):

@@ -18,7 +18,11 @@ How the index is used depends on how many cases match, because the lists are rea
   (`condition`); the matches are then dense, so a page fills after a short walk. Asking the index
   for every match of a common word would cost more than that walk.
 
-The matches are counted among the statuses the list shows (the queue: the open cases), because
+The desk's queue asks only for open cases: migration `desk.0004` keeps a second index of the open
+cases alone (a partial trigram index on PostgreSQL, the FTS5 table `desk_case_open_fts` on SQLite),
+so "which open cases have this word" is one probe however many closed cases have it.
+
+Otherwise the matches are counted among the statuses the list shows, because
 that is where the walk looks: a word of thousands of closed cases and a dozen open ones is a
 search with few matches for the queue. On PostgreSQL the count is asked only when the planner's
 statistics expect few matches (a word it expects often would be counted by a scan of the table);
@@ -47,8 +51,11 @@ FEW = 1000
 # SQLite: up to this many matches in all, the matches in the list's statuses are counted.
 SCOPED = 5000
 FTS_TABLE = "desk_case_fts"
+# The same over the open cases only (migration desk.0004), and the statuses it holds.
+OPEN_FTS_TABLE = "desk_case_open_fts"
+OPEN_STATUSES = frozenset({"new", "open", "waiting_requester", "waiting_third_party"})
 
-_fts_present: dict[str, bool] = {}
+_fts_present: dict[tuple[str, str], bool] = {}
 
 
 @dataclass(frozen=True)
@@ -72,16 +79,16 @@ def words_of(text: str) -> list[str]:
     return list(seen.values())
 
 
-def _fts_ready() -> bool:
+def _fts_ready(table: str = FTS_TABLE) -> bool:
     """Whether this SQLite database has the FTS table (the library may lack FTS5)."""
-    name = str(connection.settings_dict["NAME"])
-    if name not in _fts_present:
+    key = (str(connection.settings_dict["NAME"]), table)
+    if key not in _fts_present:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [FTS_TABLE]
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [table]
             )
-            _fts_present[name] = cursor.fetchone() is not None
-    return _fts_present[name]
+            _fts_present[key] = cursor.fetchone() is not None
+    return _fts_present[key]
 
 
 def _any_case(word: str) -> Q:
@@ -101,10 +108,10 @@ def _fts_match(words: Sequence[str]) -> str:
     return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
-def _fts_ids(words: Sequence[str], limit: int) -> list[int]:
+def _fts_ids(words: Sequence[str], limit: int, table: str = FTS_TABLE) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT rowid FROM desk_case_fts WHERE desk_case_fts MATCH %s LIMIT %s",
+            f"SELECT rowid FROM {table} WHERE {table} MATCH %s LIMIT %s",  # noqa: S608 - a constant
             [_fts_match(words), limit],
         )
         return [row[0] for row in cursor.fetchall()]
@@ -147,13 +154,19 @@ def search_subjects(
     if not indexed:
         return SubjectSearch(walk, None)
     if connection.vendor == "sqlite":
-        if not _fts_ready():
+        if statuses and set(statuses) <= OPEN_STATUSES and _fts_ready(OPEN_FTS_TABLE):
+            # Only open cases are asked for: their own index has just them.
+            ids = _fts_ids(indexed, few + 1, OPEN_FTS_TABLE)
+            if len(ids) <= few and set(statuses) != OPEN_STATUSES:
+                ids = _in_statuses(ids, statuses)
+        elif not _fts_ready():
             return SubjectSearch(walk, None)
-        ids = _fts_ids(indexed, max(few, SCOPED if statuses else 0) + 1)
-        if few < len(ids) <= SCOPED and statuses:
-            # Many matches in all, but perhaps few in the list's statuses (a word of closed
-            # cases): worth a look while the word has at most a few thousand matches.
-            ids = _in_statuses(ids, statuses)
+        else:
+            ids = _fts_ids(indexed, max(few, SCOPED if statuses else 0) + 1)
+            if few < len(ids) <= SCOPED and statuses:
+                # Many matches in all, but perhaps few in the list's statuses (a word of closed
+                # cases): worth a look while the word has at most a few thousand matches.
+                ids = _in_statuses(ids, statuses)
     else:
         matches = Case.objects.filter(_all([Q(subject__icontains=w) for w in indexed])).order_by()
         if statuses:
