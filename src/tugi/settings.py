@@ -222,6 +222,12 @@ if os.environ.get("TUGI_SMTP_HOST") is None:
     # No mail server configured (the embedded demo): mail goes to the log, not to the world.
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 TUGI_MAIL_FROM = os.environ.get("TUGI_MAIL_FROM", "Tugi <tugi@localhost>")
+# The right-hand side of Tugi's Message-IDs (default: the domain of TUGI_MAIL_FROM).
+TUGI_MAIL_DOMAIN = os.environ.get("TUGI_MAIL_DOMAIN", "")
+# Where mailed links point: the address staff open Tugi at.
+TUGI_BASE_URL = os.environ.get("TUGI_BASE_URL", "http://127.0.0.1:8000")
+# The desk's own mailbox for its notices (empty: every user who works the desk's queues).
+TUGI_DESK_EMAIL = os.environ.get("TUGI_DESK_EMAIL", "")
 TUGI_IMAP_HOST = os.environ.get("TUGI_IMAP_HOST", "")
 TUGI_IMAP_PORT = int(os.environ.get("TUGI_IMAP_PORT", "993"))
 TUGI_IMAP_USER = os.environ.get("TUGI_IMAP_USER", "")

@@ -2,7 +2,8 @@
 
 Reads are plain querysets; every write goes through `tugi.people.actions`, which checks the
 permission again, validates, and writes the audit event. The personal code is never part of a
-person's representation: reading it is a separate, audited request with a purpose.
+person's representation: reading it is a separate, audited request with a purpose. Reading one
+person (the detail, not the list) is itself an audit event with a purpose: `tugi.people.view_log`.
 """
 
 from typing import Any, cast
@@ -20,7 +21,7 @@ from rest_framework.response import Response
 from tugi.api.permissions import ActionPermissions
 from tugi.api.schema import ApiAutoSchema
 from tugi.core.text import fold
-from tugi.people import actions, queries
+from tugi.people import actions, queries, view_log
 from tugi.people.models import OrgUnit, Person, Position
 
 # --- serializers ------------------------------------------------------------------------------
@@ -126,6 +127,18 @@ class PersonalCodePurposeSerializer(serializers.Serializer[Any]):
     )
 
 
+class ViewPurposeSerializer(serializers.Serializer[Any]):
+    """Why the caller reads the person; the reason goes into the audit log."""
+
+    purpose = serializers.CharField(
+        max_length=view_log.PURPOSE_MAX,
+        required=False,
+        allow_blank=True,
+        help_text="Why the person is read, e.g. a case number, or a context such as `case-123` "
+        "or `request-45`. Without it the purpose logged is the caller's role duty.",
+    )
+
+
 class PersonalCodeSerializer(serializers.Serializer[Any]):
     """A person's personal code, or null when they have none."""
 
@@ -218,7 +231,13 @@ _READ_PERSON = "people.view_person"
         summary="List persons",
         description="Without `people.view_person` the list holds only the caller's own person.",
     ),
-    retrieve=extend_schema(summary="Get a person"),
+    retrieve=extend_schema(
+        summary="Get a person",
+        description="Reading anyone but oneself is written to the audit log with the caller, "
+        "the person and the purpose (`purpose`, else the caller's role duty); the same caller, "
+        "person and purpose are logged at most once in ten minutes.",
+        parameters=[ViewPurposeSerializer],
+    ),
     create=extend_schema(summary="Add a person"),
     update=extend_schema(summary="Replace a person's data (omitted optional fields are kept)"),
     partial_update=extend_schema(summary="Change some of a person's data"),
@@ -258,6 +277,18 @@ class PersonViewSet(
             # the answer does not even confirm that the id exists.
             queryset = queryset.filter(user_id=user.pk)
         return queryset
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        person = self.get_object()
+        given = ViewPurposeSerializer(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        view_log.log_view(
+            request.user,
+            person,
+            view_log.VIEW_PERSON,
+            given=given.validated_data.get("purpose", ""),
+        )
+        return Response(self.get_serializer(person).data)
 
     @extend_schema(
         summary="Reveal a person's personal code",

@@ -3,12 +3,14 @@
 A Tugi user's permissions are those of their app roles (`core.roles.ROLE_PERMISSIONS`, synced to
 the role groups after every migrate); nothing grants a permission to a user directly. So one
 query for the names of the user's groups answers every permission check of a request, where
-Django's ModelBackend runs two joins over permissions and content types.
+Django's ModelBackend runs two joins over permissions and content types. A group that is not an
+app role (made by hand in a shell) still gives its permissions from the database.
 """
 
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
 
 from tugi.core.roles import ROLE_PERMISSIONS
 
@@ -38,9 +40,15 @@ class RoleBackend(ModelBackend):
             return set()
         if user_obj.is_superuser:
             return super().get_group_permissions(user_obj, obj)
+        names = role_names(user_obj)
         perms: set[str] = set()
-        for name in role_names(user_obj):
-            perms |= _BY_ROLE.get(name, frozenset())
+        for name in names & _BY_ROLE.keys():
+            perms |= _BY_ROLE[name]
+        if other := names - _BY_ROLE.keys():
+            rows = Permission.objects.filter(group__name__in=other).values_list(
+                "content_type__app_label", "codename"
+            )
+            perms |= {f"{app}.{codename}" for app, codename in rows}
         return perms
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:

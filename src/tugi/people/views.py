@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from tugi.core.personal_code import mask
-from tugi.people import absence_queries, actions, queries
+from tugi.people import absence_queries, actions, queries, view_log
 from tugi.people.forms import (
     JobDescriptionForm,
     OrgUnitForm,
@@ -95,9 +95,13 @@ def _can_see_person(request: HttpRequest, person: Person) -> bool:
     return person.user_id is not None and person.user_id == request.user.pk
 
 
-def _person_page(request: HttpRequest, person: Person, *, is_me: bool = False) -> HttpResponse:
+def _person_page(
+    request: HttpRequest, person: Person, *, is_me: bool = False, ctx: str = ""
+) -> HttpResponse:
     context = {
         "person": person,
+        # Carried on to the person's access page, so the purpose follows the viewer there.
+        "ctx": ctx,
         "is_me": is_me or person.user_id == request.user.pk,
         "masked_code": mask(person.personal_code or ""),
         "reports": queries.reports_of(person),
@@ -113,7 +117,9 @@ def _person_page(request: HttpRequest, person: Person, *, is_me: bool = False) -
 
 @login_required
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One person's record."""
+    """One person's record. Anyone's but one's own is a logged read (`people.person.view`) with a
+    purpose: the context of the link (`?ctx=case-123`), else the viewer's role duty; at most one
+    event per viewer, person and purpose in ten minutes (see `tugi.people.view_log`)."""
     person = queries.person_for_detail(pk)
     if person is None:
         if not request.user.has_perm("people.view_person"):
@@ -122,12 +128,14 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     if not _can_see_person(request, person):
         raise PermissionDenied
-    return _person_page(request, person)
+    ctx = view_log.valid_ctx(request.GET.get("ctx"))
+    view_log.log_view(request.user, person, view_log.VIEW_PERSON, ctx=ctx)
+    return _person_page(request, person, ctx=ctx)
 
 
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's own person record, if their account is linked to one."""
+    """The signed-in user's own person record, if their account is linked to one (not logged)."""
     person = queries.person_of_user(request.user)
     if person is None:
         return render(request, "people/me_missing.html")

@@ -23,6 +23,7 @@ from tugi.access.views._common import (
     permission,
     person_of,
 )
+from tugi.people import view_log
 from tugi.people.models import Person
 
 
@@ -38,10 +39,12 @@ def _person_or_403(request: HttpRequest, pk: int) -> Person:
     return person
 
 
-def _page(request: HttpRequest, person: Person, *, is_me: bool) -> HttpResponse:
+def _page(request: HttpRequest, person: Person, *, is_me: bool, ctx: str = "") -> HttpResponse:
     own = is_own(request, person)
     context = {
         "person": person,
+        # Carried on to the person record, so the purpose follows the viewer there.
+        "ctx": ctx,
         "data": page_queries.person_access(person, **basis_links(request)),
         "is_me": is_me or own,
         # Four eyes: nobody changes their own access, so their own page offers no buttons.
@@ -62,15 +65,32 @@ def my_access(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def person_access(request: HttpRequest, pk: int) -> HttpResponse:
-    """A person's access page (staff with access.view_grant, or the person themselves)."""
-    return _page(request, _person_or_403(request, pk), is_me=False)
+    """A person's access page (staff with access.view_grant, or the person themselves).
+
+    Anyone's but one's own is a logged read (`access.person.view`) with a purpose: the context
+    of the link (`?ctx=request-45`), else the viewer's role duty; at most one event per viewer,
+    person and purpose in ten minutes (see `tugi.people.view_log`).
+    """
+    person = _person_or_403(request, pk)
+    ctx = view_log.valid_ctx(request.GET.get("ctx"))
+    view_log.log_view(request.user, person, view_log.VIEW_PERSON_ACCESS, ctx=ctx)
+    return _page(request, person, is_me=False, ctx=ctx)
 
 
 @login_required
 def explain(request: HttpRequest, pk: int, role_pk: int) -> HttpResponse:
-    """Why does the person hold the role: each grant in force and its basis chain."""
+    """Why does the person hold the role: each grant in force and its basis chain.
+
+    A read of the person's access like their access page, logged the same way.
+    """
     person = _person_or_403(request, pk)
     role = get_object_or_404(Role.objects.select_related("system"), pk=role_pk)
+    view_log.log_view(
+        request.user,
+        person,
+        view_log.VIEW_PERSON_ACCESS,
+        ctx=view_log.valid_ctx(request.GET.get("ctx")),
+    )
     form = HoldersAtForm(request.GET or None)
     at = form.moment()
     chains = explain_basis(person, role, at)

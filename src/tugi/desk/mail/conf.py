@@ -26,6 +26,8 @@ from typing import Any
 
 from django.conf import settings
 
+from tugi.core import notices
+
 DEFAULT_FROM = "Tugi <tugi@localhost>"
 
 
@@ -43,12 +45,8 @@ def mail_from_address() -> str:
 
 
 def mail_domain() -> str:
-    """The domain part of the Message-IDs we make."""
-    configured = str(_get("TUGI_MAIL_DOMAIN", "") or "")
-    if configured:
-        return configured
-    address = mail_from_address()
-    return address.rpartition("@")[2] or "localhost"
+    """The domain part of the Message-IDs we make (the notices' too)."""
+    return notices.mail_domain()
 
 
 def own_addresses() -> frozenset[str]:
