@@ -12,10 +12,11 @@ from django.utils import timezone
 from tests.access.factories import AccountFactory, GrantFactory
 from tests.access.test_changes_lateness import make_change
 from tests.access.views_support import english, login
-from tests.factories import PersonFactory
-from tugi.access.lifecycle import apply, plan, reconcile
+from tests.factories import PersonFactory, make_user
+from tugi.access.lifecycle import alerts, apply, plan, reconcile
 from tugi.access.models import Change, ReconcilerRun
 from tugi.core.models import AuditEvent
+from tugi.core.roles import AppRole
 
 pytestmark = pytest.mark.django_db
 
@@ -303,3 +304,19 @@ def test_a_failed_changes_alert_links_to_the_page(en, settings, desk_user):
     login(en, desk_user)
     response = en.get(link.removeprefix("https://tugi.example"))
     assert [r.change for r in response.context["rows"]] == [change]
+
+
+def test_an_alert_nobody_could_be_told_of_is_tried_again(settings, django_user_model):
+    """No desk address and no desk user: the change stays unalerted until someone can be told."""
+    settings.TUGI_DESK_EMAIL = ""
+    change = make_change(state=State.FAILED, due_at=ago(hours=1), error="RuntimeError: down")
+    django_user_model.objects.filter(groups__name=AppRole.DESK_AGENT.value).delete()
+    assert alerts.tell_desk_of_trouble(timezone.now()) == 0
+    change.refresh_from_db()
+    assert change.alerted_at is None and not mail.outbox
+    desk = make_user("valves", AppRole.DESK_AGENT)
+    desk.email = "valves@tugi.example"
+    desk.save()
+    assert alerts.tell_desk_of_trouble(timezone.now()) == 1
+    change.refresh_from_db()
+    assert change.alerted_at is not None and mail.outbox[0].to == ["valves@tugi.example"]

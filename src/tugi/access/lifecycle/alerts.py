@@ -92,6 +92,8 @@ def tell_desk_of_trouble(now: datetime.datetime) -> int:
         return 0
     with translation.override(notify.notice_language()):
         subject, body = compose(changes)
-    notify.queue_notice(subject, body, notify.desk_recipients())
+    if not notify.queue_notice(subject, body, notify.desk_recipients()):
+        # Nobody to tell, or the queue refused: left unmarked, the next pass tries again.
+        return 0
     Change.objects.filter(pk__in=[c.pk for c in changes]).update(alerted_at=now)
     return len(changes)
