@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import socket
 import subprocess
 import sys
@@ -34,6 +35,10 @@ from tests.peers import in_ci
 
 IMAP_USER = "tugi"
 IMAP_PASSWORD = "salasona-123"
+
+# aiosmtpd logs every connection at INFO from its own thread, also after pytest has closed the
+# captured streams ("--- Logging error ---" noise); its warnings and errors still show.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def require_module(module: str, package: str) -> None:
