@@ -223,6 +223,18 @@ SUBJECTS = (
 )
 
 
+def _new_case(i: int, requester: int) -> dict[str, object]:
+    """The i-th case an integration opens, for this requester (a person id)."""
+    return {
+        "subject": SUBJECTS[i % len(SUBJECTS)],
+        "body": f"Integratsioon: viga kell {i % 24:02d}:{i % 60:02d}. Palun vaadake üle.",
+        "requester": requester,
+        "category": ("question", "malfunction", "access", "data")[i % 4],
+        "impact": 1 + i % 3,
+        "urgency": 1 + (i // 3) % 3,
+    }
+
+
 @operation(
     "create case via API",
     goal_ms=1000 / CREATE_RATE,
@@ -238,15 +250,7 @@ def create_case_api(ctx: BenchContext) -> Callable[[], object]:
     headers = dict(ctx.api_headers)
 
     def post() -> object:
-        i = next(n)
-        body = {
-            "subject": SUBJECTS[i % len(SUBJECTS)],
-            "body": f"Integratsioon: viga kell {i % 24:02d}:{i % 60:02d}. Palun vaadake üle.",
-            "requester": next(people),
-            "category": ("question", "malfunction", "access", "data")[i % 4],
-            "impact": 1 + i % 3,
-            "urgency": 1 + (i // 3) % 3,
-        }
+        body = _new_case(next(n), next(people))
         response = ctx.client.post(
             path, json.dumps(body), content_type="application/json", headers=headers
         )
@@ -282,19 +286,7 @@ def create_cases_batch(ctx: BenchContext) -> Callable[[], object]:
     headers = dict(ctx.api_headers)
 
     def post() -> object:
-        cases = []
-        for _ in range(BATCH_SIZE):
-            i = next(n)
-            cases.append(
-                {
-                    "subject": SUBJECTS[i % len(SUBJECTS)],
-                    "body": f"Integratsioon: viga kell {i % 24:02d}:{i % 60:02d}.",
-                    "requester": next(people),
-                    "category": ("question", "malfunction", "access", "data")[i % 4],
-                    "impact": 1 + i % 3,
-                    "urgency": 1 + (i // 3) % 3,
-                }
-            )
+        cases = [_new_case(next(n), next(people)) for _ in range(BATCH_SIZE)]
         response = ctx.client.post(
             path, json.dumps({"cases": cases}), content_type="application/json", headers=headers
         )
