@@ -235,6 +235,11 @@ TUGI_IMAP_PASSWORD = os.environ.get("TUGI_IMAP_PASSWORD", "")
 TUGI_IMAP_FOLDER = os.environ.get("TUGI_IMAP_FOLDER", "INBOX")
 TUGI_IMAP_SSL = _env_bool("TUGI_IMAP_SSL", True)
 
+# HR imports: a stalled apply is resumed after this many minutes without progress; previews
+# nobody applied are discarded (their file deleted) after this many days.
+TUGI_IMPORT_STALE_MINUTES = int(os.environ.get("TUGI_IMPORT_STALE_MINUTES", "10"))
+TUGI_IMPORT_PREVIEW_DAYS = int(os.environ.get("TUGI_IMPORT_PREVIEW_DAYS", "7"))
+
 # The lifecycle engine's policies (docs/operations.md, "Lifecycle policies").
 # A joiner's roles justified by the job description: "grant" directly, or "request" (filed for
 # approval like any other application).

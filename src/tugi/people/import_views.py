@@ -21,6 +21,7 @@ from tugi.people.forms import add_action_errors
 from tugi.people.imports import labels
 from tugi.people.imports.actions import apply_import, discard_import, may_import, preview_import
 from tugi.people.imports.forms import ImportUploadForm
+from tugi.people.imports.upkeep import is_stalled, stale_minutes
 from tugi.people.models import Absence, DataImport
 from tugi.people.views import _is_partial, permission
 
@@ -125,6 +126,11 @@ def _progress_context(data_import: DataImport) -> dict[str, Any]:
         "data_import": data_import,
         "percent": min(100, round(100 * data_import.progress / total)),
         "poll": POLL,
+        # No sign of life for a while: the process applying it has probably died; say so (the
+        # worker resumes it, or resets it with the reason).
+        "stalled": is_stalled(data_import),
+        "stale_minutes": stale_minutes(),
+        "resumed": max(data_import.attempts - 1, 0),
     }
 
 

@@ -298,9 +298,10 @@ class Absence(models.Model):
 class DataImport(models.Model):
     """One import of an HR file (personnel export or vacation schedule): preview, then apply.
 
-    The uploaded file is kept (under the data folder) until it is applied or discarded; the
-    preview's refused rows and planned changes are stored so the page can show them, and
-    nothing changes until someone applies the valid rows.
+    The uploaded file is kept (under the data folder) until it is applied or discarded, or the
+    preview is left unapplied too long (`clean_up_imports`); the preview's refused rows and planned
+    changes are stored so the page can show them, and nothing changes until someone applies the
+    valid rows. The row itself is kept for good: it is the record of what was imported.
     """
 
     class Kind(models.TextChoices):
@@ -345,6 +346,24 @@ class DataImport(models.Model):
         related_name="+",
     )
     applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
+    # Whose name the joiners' access requests are filed in (the joiner policy "request"); kept so
+    # that an interrupted apply is resumed as it was started.
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requests filed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # While being applied: the process applying it (a token it claimed the import with; empty
+    # while the task waits in the queue), its last sign of life (set when applying is asked for,
+    # when a process claims it, after each batch and when it ends), and how many processes have
+    # started on it. An import being applied whose sign of life is too old is resumed or reset
+    # (`tugi.people.imports.upkeep`).
+    runner = models.CharField(max_length=32, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
     class Meta:
         verbose_name = _("data import")

@@ -3,8 +3,10 @@
 The life of an import (`DataImport`):
 
     upload ── preview_import ──> PREVIEWED ── apply_import ──> APPLYING ── run_import ──> APPLIED
-                                     │                                        └─ error ──> FAILED
-                                     └── discard_import ──> DISCARDED
+                                     │                             │          └─ error ──> FAILED
+                                     │                             └─ stalled: resumed (applied
+                                     │                                again), or reset ──> FAILED
+                                     └── discard_import ──> DISCARDED (or left too long: upkeep)
 
 `preview_import` reads and checks the file and stores it with its preview (the refused rows with
 their reasons, and counts of what applying would do); nothing else changes. `apply_import` is the
@@ -14,6 +16,12 @@ the file again before writing (the data may have changed since the preview) and 
 batches, each batch one transaction with its audit events; the rows refused at that point are
 stored as the import's refused rows. Applying is idempotent: a row already applied is unchanged
 the second time, so an import that failed half-way is finished by uploading the file again.
+
+One process applies an import at a time: `run_import` claims it with a token (`runner`) and
+records a sign of life (`heartbeat_at`) after each batch, only while the token is still its own.
+An import whose process died (the worker killed, the machine restarted) shows no sign of life;
+`upkeep.recover_stalled_imports` then claims it with a new token and applies it again from the
+stored file (idempotent, as said), or resets it to FAILED when resuming would not be safe.
 
 Who may: `people.import_hr_data`, and the rights the import exercises (adding and changing
 persons; adding and changing absences). `actor=None` is the operator's command on the server,
@@ -33,6 +41,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -78,7 +87,8 @@ def _user(actor: Actor) -> User | None:
     return actor if isinstance(actor, User) else None
 
 
-def _storage_dir() -> Path:
+def storage_dir() -> Path:
+    """The folder the uploaded files are kept in until applied or discarded."""
     return Path(settings.MEDIA_ROOT) / "imports"
 
 
@@ -124,7 +134,7 @@ def preview_import(actor: Actor, kind: str, file_name: str, data: bytes) -> Data
     except FileProblem as exc:
         raise ValidationError({"file": exc.message}) from None
     result = _check(kind, table)
-    folder = _storage_dir()
+    folder = storage_dir()
     folder.mkdir(parents=True, exist_ok=True)
     suffix = Path(file_name).suffix.lower()[:10] if Path(file_name).suffix else ""
     stored = f"imports/{uuid.uuid4().hex}{suffix}"
@@ -190,8 +200,14 @@ def apply_import(
             raise ValidationError({"state": _("No row of the file is valid: nothing to apply.")})
         data_import.state = State.APPLYING
         data_import.applied_by = _user(actor)
+        data_import.filed_by = filed_by
         data_import.progress = 0
-        data_import.save(update_fields=["state", "applied_by", "progress"])
+        # No process has it yet (the worker's task or the inline run below claims it); the sign
+        # of life starts now, so that a task lost with its worker is noticed too.
+        data_import.runner, data_import.heartbeat_at = "", timezone.now()
+        data_import.save(
+            update_fields=["state", "applied_by", "filed_by", "progress", "runner", "heartbeat_at"]
+        )
         audit.record(
             actor,
             "people.import.apply",
@@ -215,16 +231,46 @@ def apply_import(
     return data_import
 
 
+class Superseded(Exception):
+    """Another process has taken the import over: this one was taken for dead and must stop."""
+
+
+def _claim(pk: int) -> str | None:
+    """Take an import being applied that no process has yet; its new token, or None."""
+    token = uuid.uuid4().hex
+    claimed = DataImport.objects.filter(pk=pk, state=State.APPLYING, runner="").update(
+        runner=token, heartbeat_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    return token if claimed else None
+
+
+def _alive(pk: int, token: str, **fields: Any) -> None:
+    """Record a sign of life (and `fields`); Superseded if the import is no longer ours."""
+    # Outside the batches' transactions: the page polling it sees each batch as it commits.
+    mine = DataImport.objects.filter(pk=pk, state=State.APPLYING, runner=token)
+    if not mine.update(heartbeat_at=timezone.now(), **fields):
+        raise Superseded(pk)
+
+
 def _progress(
-    pk: int, total: int, on_progress: Callable[[int, int], None] | None
+    pk: int, token: str, total: int, on_progress: Callable[[int, int], None] | None
 ) -> Callable[[int], None]:
     def report(done: int) -> None:
-        # Outside the batches' transactions: the page polling it sees each batch as it commits.
-        DataImport.objects.filter(pk=pk).update(progress=done)
+        _alive(pk, token, progress=done)
         if on_progress is not None:
             on_progress(done, total)
 
     return report
+
+
+def remove_file(stored_path: str) -> None:
+    """Delete an import's stored file (after the commit that forgot it); a failure is logged."""
+    if not stored_path:
+        return
+    try:
+        (Path(settings.MEDIA_ROOT) / stored_path).unlink(missing_ok=True)
+    except OSError:
+        log.warning("could not delete the import file %s", stored_path, exc_info=True)
 
 
 def run_import(
@@ -232,23 +278,28 @@ def run_import(
     *,
     filed_by: User | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    runner: str | None = None,
 ) -> DataImport:
     """The work of applying: check the stored file again, write the valid rows, record the outcome.
 
-    Called by `apply_import` (small files) or the worker; does nothing unless the import is being
-    applied, so a task run twice applies once.
+    Called by `apply_import` (small files), the worker, or `upkeep.recover_stalled_imports`
+    (which has claimed the import already and passes its token as `runner`). Does nothing unless
+    the import is being applied and no other process has it, so a task run twice applies once.
+    `filed_by` defaults to the one recorded when applying was asked for.
     """
-    data_import = DataImport.objects.select_related("applied_by").get(pk=pk)
-    if data_import.state != State.APPLYING:
+    token = runner or _claim(pk)
+    data_import = DataImport.objects.select_related("applied_by", "filed_by").get(pk=pk)
+    if token is None or data_import.state != State.APPLYING or data_import.runner != token:
         return data_import
     actor: Actor = data_import.applied_by
+    filed_by = filed_by or data_import.filed_by
     path = Path(settings.MEDIA_ROOT) / data_import.stored_path
     try:
         table = _read(data_import.kind, data_import.file_name, path.read_bytes())
         result = _check(data_import.kind, table)
-        DataImport.objects.filter(pk=pk).update(valid_rows=result.valid_rows, progress=0)
+        _alive(pk, token, valid_rows=result.valid_rows, progress=0)
         basis = f"import {pk}: {data_import.file_name}"[:300]
-        report = _progress(pk, result.valid_rows, on_progress)
+        report = _progress(pk, token, result.valid_rows, on_progress)
         outcome: dict[str, Any]
         if data_import.kind == Kind.PERSONS:
             applied = hr.apply(
@@ -258,18 +309,34 @@ def run_import(
         else:
             done = absences.apply(result.checked, actor, progress=report)
             outcome = {"counts": dict(done.counts), "problems": done.problems}
+    except Superseded:
+        log.warning("import %s: taken over by another process; this one stops", pk)
+        return DataImport.objects.get(pk=pk)
+    except KeyboardInterrupt:
+        # The operator stopped the command (Ctrl-C): that is a decision, not a crash to resume.
+        _fail(pk, actor, token, _("Applying was interrupted on the server (Ctrl-C)."))
+        raise
     except Exception as exc:
         log.exception("import %s failed", pk)
-        return _fail(pk, actor, exc)
+        return _fail(pk, actor, token, exc)
     with transaction.atomic():
         data_import = DataImport.objects.select_for_update().get(pk=pk)
+        if data_import.state != State.APPLYING or data_import.runner != token:
+            log.warning("import %s: taken over by another process; its outcome stands", pk)
+            return data_import
+        stored = data_import.stored_path
         data_import.state = State.APPLIED
         data_import.applied_at = timezone.now()
         data_import.valid_rows = result.valid_rows
         data_import.progress = result.valid_rows
         data_import.errors = result.errors
         data_import.summary = {**result.summary, "applied": outcome}
+        if data_import.attempts > 1:
+            # Resumed: the rows applied before the interruption count as unchanged this time.
+            data_import.summary["resumed"] = data_import.attempts - 1
         data_import.stored_path = ""
+        data_import.runner = ""
+        data_import.heartbeat_at = timezone.now()
         data_import.save()
         audit.record(
             actor,
@@ -278,21 +345,28 @@ def run_import(
             before={"state": State.APPLYING},
             after={"state": State.APPLIED, **outcome.get("counts", {})},
         )
-    path.unlink(missing_ok=True)
+    remove_file(stored)
     return data_import
 
 
-def _fail(pk: int, actor: Actor, exc: Exception) -> DataImport:
-    message = str(exc) or type(exc).__name__
-    if isinstance(exc, FileProblem):
+def _fail(pk: int, actor: Actor, token: str, exc: Exception | str) -> DataImport:
+    if isinstance(exc, str):
+        message = exc
+    elif isinstance(exc, FileProblem):
         message = exc.message
     elif isinstance(exc, FileNotFoundError):
         message = _("The uploaded file is no longer there; upload it again.")
+    else:
+        message = str(exc) or type(exc).__name__
     with transaction.atomic():
         data_import = DataImport.objects.select_for_update().get(pk=pk)
+        if data_import.state != State.APPLYING or data_import.runner != token:
+            return data_import  # another process has it now: its outcome counts, not ours
         data_import.state = State.FAILED
+        data_import.runner = ""
+        data_import.heartbeat_at = timezone.now()  # when it failed (its file is kept for a while)
         data_import.summary = {**data_import.summary, "failure": message[:1000]}
-        data_import.save(update_fields=["state", "summary"])
+        data_import.save(update_fields=["state", "runner", "heartbeat_at", "summary"])
         audit.record(
             actor,
             "people.import.fail",
@@ -327,8 +401,7 @@ def discard_import(actor: Actor, data_import: DataImport) -> DataImport:
             before={"state": before},
             after={"state": State.DISCARDED},
         )
-    if path:
-        (Path(settings.MEDIA_ROOT) / path).unlink(missing_ok=True)
+    remove_file(path)
     return data_import
 
 

@@ -3,7 +3,10 @@
 The operator on the server runs them as the system (actor None), as the other commands do:
 whoever can run them can already read the database. The preview is printed with every refused
 row (or the first --limit) and its reason; nothing changes without --apply. The import is
-recorded like one uploaded on the page, so the page lists it too.
+recorded like one uploaded on the page, so the page lists it too: a preview alone stays there to
+be applied or discarded (its file is deleted after TUGI_IMPORT_PREVIEW_DAYS if neither happens);
+one the operator asked to apply but that is not applied here (declined at the question, no
+--yes off a terminal, no valid row) is discarded at once, with its file.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from tugi.core.context import request_scope
 from tugi.people.imports import labels
-from tugi.people.imports.actions import apply_import, preview_import
+from tugi.people.imports.actions import apply_import, discard_import, preview_import
 from tugi.people.models import DataImport
 
 
@@ -91,14 +94,21 @@ class ImportCommand(BaseCommand):
                 )
                 return
             if not data_import.valid_rows:
+                discard_import(None, data_import)
                 raise CommandError(_("No row of the file is valid: nothing to apply."))
             if not opts["yes"]:
                 if not sys.stdin.isatty():
+                    discard_import(None, data_import)
                     raise CommandError(_("Add --yes to apply without being asked."))
-                answer = input(
-                    _("Apply the %(count)d valid rows? [y/N] ") % {"count": data_import.valid_rows}
-                )
+                try:
+                    answer = input(
+                        _("Apply the %(count)d valid rows? [y/N] ")
+                        % {"count": data_import.valid_rows}
+                    )
+                except (EOFError, KeyboardInterrupt):
+                    answer = ""
                 if answer.strip().lower() not in {"y", "yes", "j", "jah"}:
+                    discard_import(None, data_import)
                     self.stdout.write(_("Nothing was changed."))
                     return
             tty = hasattr(self.stdout, "isatty") and self.stdout.isatty()
