@@ -389,7 +389,11 @@ def test_personal_code_is_revealed_with_a_purpose_and_logged(client_for, desk_us
         code_url(person), {"purpose": "Pöördumine 2024-118"}, format="json"
     )
     assert response.status_code == 200
-    assert response.json() == {"personal_code": person.personal_code}
+    assert response.json() == {
+        "personal_code": person.personal_code,
+        "foreign_id_country": None,
+        "foreign_id_code": None,
+    }
     assert response["Cache-Control"] == "no-store"
     event = AuditEvent.objects.get(action="people.person.view_personal_code")
     assert event.actor == desk_user and event.subject_person_id == person.pk
@@ -424,7 +428,12 @@ def test_personal_code_of_someone_without_one_is_null(client_for, desk_user, org
     response = client_for(desk_user).post(
         code_url(foreigner), {"purpose": "kontroll"}, format="json"
     )
-    assert response.json() == {"personal_code": None}
+    # The reveal answers both identifiers: this person's is the foreign id.
+    assert response.json() == {
+        "personal_code": None,
+        "foreign_id_country": "LV",
+        "foreign_id_code": "123",
+    }
 
 
 @pytest.mark.django_db

@@ -348,13 +348,16 @@ def test_detail_shows_the_record_with_the_code_masked(client, desk_user):
     assert reverse("people:person_personal_code", args=[person.pk]) in html
 
 
-def test_foreign_id_is_shown_with_its_country(client, desk_user):
+def test_foreign_id_is_shown_masked_with_its_country(client, desk_user):
+    # Personal data like the personal code: masked, revealed only with a purpose (see
+    # tests/people/test_personal_data_minimised.py).
     person = PersonFactory(
         personal_code=None, foreign_id_country="LV", foreign_id_code="123456-12345"
     )
     client.force_login(desk_user)
     html = client.get(reverse("people:person_detail", args=[person.pk])).content.decode()
-    assert "LV 123456-12345" in html
+    assert "123456-12345" not in html
+    assert "LV ·········345".replace("·", "•") in html
 
 
 def test_revealing_the_code_is_logged_with_its_purpose(client, desk_user):

@@ -4,6 +4,10 @@
 Reads are querysets from `tugi.access`; every change goes through `tugi.access.actions.grants`,
 which checks the permission again, refuses changes to one's own access (four eyes), validates and
 audits. Without the read permission a caller sees only their own accounts and grants.
+
+What shows one person's access is a logged read of that person (`access.person.view`, see
+`tugi.people.view_log`), as the access pages are: explain, one grant, one account, and the grant
+and account lists filtered by `person`. The purpose is `?purpose=…`, else the caller's role duty.
 """
 
 from typing import Any, cast
@@ -24,8 +28,10 @@ from tugi.access.actions import grants as actions
 from tugi.access.models import Account, Grant, GrantSuspension, Role, TargetSystem
 from tugi.api.access_requests import AccessRequestSerializer, request_queryset
 from tugi.api.errors import fields_renamed
+from tugi.api.people import ViewPurposeSerializer
 from tugi.api.permissions import ActionPermissions, own_unless
 from tugi.api.schema import ApiAutoSchema
+from tugi.people import view_log
 from tugi.people.models import Person
 
 VIEW_ACCOUNT = "access.view_account"
@@ -44,6 +50,21 @@ def read_body(request: Request, serializer_class: type[serializers.Serializer[An
     given = serializer_class(data=request.data)
     given.is_valid(raise_exception=True)
     return given.validated_data
+
+
+def log_person_view(request: Request, person: Person) -> None:
+    """Log that the caller read the person's access (`access.person.view`), with `?purpose=`
+    or else their role duty; nothing for their own, and nothing more for the same caller, person
+    and purpose within ten minutes. Called before the answer is built: a read that cannot be
+    logged is not answered."""
+    given = read_query(request, ViewPurposeSerializer)
+    view_log.log_view(
+        request.user, person, view_log.VIEW_PERSON_ACCESS, given=given.get("purpose", "")
+    )
+
+
+# Where OnePersonFilter leaves the person a list is narrowed to, for the view to log.
+_VIEWED_PERSON = "_tugi_viewed_person"
 
 
 def with_related(grants: QuerySet[Grant]) -> QuerySet[Grant]:
@@ -259,8 +280,8 @@ class ExplanationSerializer(serializers.Serializer[Any]):
     chains = BasisChainSerializer(many=True, help_text="Empty when the person does not hold it.")
 
 
-class ExplainQuerySerializer(serializers.Serializer[Any]):
-    """The question asked of explain."""
+class ExplainQuerySerializer(ViewPurposeSerializer):
+    """The question asked of explain, and why it is asked (logged)."""
 
     role = serializers.PrimaryKeyRelatedField(
         queryset=Role.objects.select_related("system"), help_text="Id of the role."
@@ -273,10 +294,24 @@ class ExplainQuerySerializer(serializers.Serializer[Any]):
 # --- filters ----------------------------------------------------------------------------------
 
 
+class OnePersonFilter(django_filters.ModelChoiceFilter):
+    """`person`: the rows of one person. Such a list shows that person's data, so the person
+    found (already read to check the id) is left on the request for the view to log."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "The rows of this person; reading them is logged.")
+        super().__init__(*args, queryset=Person.objects.all(), **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: Person | None) -> QuerySet[Any]:
+        if value is not None and self.parent.request is not None:
+            setattr(self.parent.request, _VIEWED_PERSON, value)
+        return super().filter(qs, value)
+
+
 class AccountFilter(django_filters.FilterSet):
     """Filters for the account list."""
 
-    person = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
+    person = OnePersonFilter()
     system = django_filters.ModelChoiceFilter(queryset=TargetSystem.objects.all())
     state = django_filters.MultipleChoiceFilter(
         choices=Account.State.choices, distinct=False, help_text="Repeat to allow several states."
@@ -290,7 +325,7 @@ class AccountFilter(django_filters.FilterSet):
 class GrantFilter(django_filters.FilterSet):
     """Filters for the grant list."""
 
-    person = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
+    person = OnePersonFilter()
     role = django_filters.ModelChoiceFilter(queryset=Role.objects.all())
     system = django_filters.ModelChoiceFilter(
         field_name="role__system", queryset=TargetSystem.objects.all()
@@ -324,16 +359,59 @@ class GrantFilter(django_filters.FilterSet):
 # --- views ------------------------------------------------------------------------------------
 
 
+class PersonViewLogMixin:
+    """A list narrowed to one person (`?person=`) and one record of a person are logged reads
+    of that person, for callers who may read everyone's (`read_permission`): without it a list
+    holds only the caller's own rows, and filtering by someone else shows nothing."""
+
+    read_permission: str
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        view = cast(viewsets.GenericViewSet[Any], self)
+        queryset = view.filter_queryset(view.get_queryset())
+        person = getattr(request, _VIEWED_PERSON, None)
+        if person is not None and request.user.has_perm(self.read_permission):
+            log_person_view(request, person)
+        page = view.paginate_queryset(queryset)
+        if page is not None:
+            return view.get_paginated_response(view.get_serializer(page, many=True).data)
+        return Response(view.get_serializer(queryset, many=True).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        view = cast(viewsets.GenericViewSet[Any], self)
+        row = view.get_object()
+        log_person_view(request, row.person)
+        return Response(view.get_serializer(row).data)
+
+
+_LOGGED = (
+    " Reading the accounts or grants of one person (filtered by `person`) by anyone but that "
+    "person is written to the audit log (`access.person.view`) with the purpose (`purpose`, "
+    "else the caller's role duty), at most once in ten minutes for the same caller, person and "
+    "purpose."
+)
+_LOGGED_ONE = (
+    "Reading anyone's but one's own is written to the audit log (`access.person.view`) with "
+    "the purpose (`purpose`, else the caller's role duty), at most once in ten minutes for the "
+    "same caller, person and purpose."
+)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List accounts",
-        description="Without `access.view_account` the list holds only the caller's own accounts.",
+        description="Without `access.view_account` the list holds only the caller's own accounts."
+        + _LOGGED,
+        parameters=[ViewPurposeSerializer],
     ),
-    retrieve=extend_schema(summary="Get an account"),
+    retrieve=extend_schema(
+        summary="Get an account", description=_LOGGED_ONE, parameters=[ViewPurposeSerializer]
+    ),
 )
-class AccountViewSet(viewsets.ReadOnlyModelViewSet[Account]):
+class AccountViewSet(PersonViewLogMixin, viewsets.ReadOnlyModelViewSet[Account]):
     """User accounts in target systems (kasutajakontod), read-only."""
 
+    read_permission = VIEW_ACCOUNT
     serializer_class = AccountSerializer
     filterset_class = AccountFilter
     permission_classes = [IsAuthenticated, ActionPermissions]
@@ -358,13 +436,17 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet[Account]):
         summary="List grants",
         description="Newest first. Without `access.view_grant` the list holds only the caller's "
         "own grants. Each grant names its basis: the duty and job description, the request item "
-        "and request, or the person substituted.",
+        "and request, or the person substituted." + _LOGGED,
+        parameters=[ViewPurposeSerializer],
     ),
-    retrieve=extend_schema(summary="Get a grant"),
+    retrieve=extend_schema(
+        summary="Get a grant", description=_LOGGED_ONE, parameters=[ViewPurposeSerializer]
+    ),
 )
-class GrantViewSet(viewsets.ReadOnlyModelViewSet[Grant]):
+class GrantViewSet(PersonViewLogMixin, viewsets.ReadOnlyModelViewSet[Grant]):
     """Grants of roles (õigused), with their basis; ended and suspended through actions."""
 
+    read_permission = VIEW_GRANT
     serializer_class = GrantSerializer
     filterset_class = GrantFilter
     permission_classes = [IsAuthenticated, ActionPermissions]
@@ -456,7 +538,7 @@ class PersonAccessViewSet(viewsets.GenericViewSet[Person]):
         description="Each grant of the role in force at `at` (default now), with its basis "
         "chain: the job-description duty, or the request and its approvals, or the person "
         "substituted. Without `access.view_grant` only the caller's own person can be asked "
-        "about.",
+        "about. " + _LOGGED_ONE,
         parameters=[ExplainQuerySerializer],
         responses={200: ExplanationSerializer},
     )
@@ -464,6 +546,9 @@ class PersonAccessViewSet(viewsets.GenericViewSet[Person]):
     def explain(self, request: Request, pk: str | None = None) -> Response:
         person = self.get_object()
         given = read_query(request, ExplainQuerySerializer)
+        view_log.log_view(
+            request.user, person, view_log.VIEW_PERSON_ACCESS, given=given.get("purpose", "")
+        )
         role: Role = given["role"]
         at = given.get("at") or timezone.now()
         chains = queries.explain(person, role, at)

@@ -1,9 +1,11 @@
 """People resources: persons, org units and positions.
 
 Reads are plain querysets; every write goes through `tugi.people.actions`, which checks the
-permission again, validates, and writes the audit event. The personal code is never part of a
-person's representation: reading it is a separate, audited request with a purpose. Reading one
-person (the detail, not the list) is itself an audit event with a purpose: `tugi.people.view_log`.
+permission again, validates, and writes the audit event. The identifiers (the personal code and
+the foreign id's number) are never part of a person's representation: reading them is a
+separate, audited request with a purpose. The list holds no phone for callers who do not
+keep person data (`people.change_person`). Reading one person (the detail, not the list) is
+itself an audit event with a purpose: `tugi.people.view_log`.
 """
 
 from typing import Any, cast
@@ -57,7 +59,9 @@ class PositionSerializer(serializers.ModelSerializer[Position]):
 
 
 class PersonSerializer(serializers.ModelSerializer[Person]):
-    """A person (teenistuja). The personal code is write-only: read it through its own endpoint."""
+    """A person (teenistuja). The identifiers (the personal code and the foreign id's number) are
+    write-only: read them through the personal-code endpoint, with a purpose. The list leaves out
+    `phone` for callers without `people.change_person` (the view sets `omit_phone`)."""
 
     # Validation here is only of types: the rules (personal-code checksum, uniqueness, position
     # in the person's unit, manager cycles) live in the actions, so the API and the web pages give
@@ -73,6 +77,18 @@ class PersonSerializer(serializers.ModelSerializer[Person]):
         "POST /api/v1/people/{id}/personal-code/ with a purpose. Empty or null removes it.",
     )
     has_personal_code = serializers.BooleanField(read_only=True)
+    foreign_id_code = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="The number of a foreign personal id (with `foreign_id_country`). Write-only, "
+        "like the personal code: read it through POST /api/v1/people/{id}/personal-code/ with "
+        "a purpose. Empty removes it.",
+    )
+    has_foreign_id = serializers.SerializerMethodField(
+        help_text="Whether the person has a foreign id; its country is `foreign_id_country`."
+    )
     org_unit_name = serializers.CharField(source="org_unit.name", read_only=True)
     position_title = serializers.CharField(source="position.title", read_only=True, allow_null=True)
     manager_name = serializers.CharField(
@@ -92,6 +108,7 @@ class PersonSerializer(serializers.ModelSerializer[Person]):
             "has_personal_code",
             "foreign_id_country",
             "foreign_id_code",
+            "has_foreign_id",
             "org_unit",
             "org_unit_name",
             "position",
@@ -108,7 +125,22 @@ class PersonSerializer(serializers.ModelSerializer[Person]):
         # The actions check uniqueness and constraints; doing it here too would answer the same
         # question twice, in slightly different words.
         validators: list[Any] = []
-        extra_kwargs: dict[str, dict[str, Any]] = {"email": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {
+            "email": {"validators": []},
+            "phone": {
+                "help_text": "Left out of the list for callers without `people.change_person`: "
+                "read the person (logged) instead."
+            },
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.context.get("omit_phone"):
+            # The list is not logged: it carries a phone only to those who keep the data.
+            self.fields.pop("phone", None)
+
+    def get_has_foreign_id(self, person: Person) -> bool:
+        return bool(person.foreign_id_code)
 
     def create(self, validated_data: dict[str, Any]) -> Person:
         return actions.create_person(self.context["request"].user, **validated_data)
@@ -140,9 +172,11 @@ class ViewPurposeSerializer(serializers.Serializer[Any]):
 
 
 class PersonalCodeSerializer(serializers.Serializer[Any]):
-    """A person's personal code, or null when they have none."""
+    """A person's identifiers: the personal code and the foreign id, each null when none."""
 
     personal_code = serializers.CharField(allow_null=True)
+    foreign_id_country = serializers.CharField(allow_null=True)
+    foreign_id_code = serializers.CharField(allow_null=True)
 
 
 # --- filters ----------------------------------------------------------------------------------
@@ -229,7 +263,10 @@ _READ_PERSON = "people.view_person"
 @extend_schema_view(
     list=extend_schema(
         summary="List persons",
-        description="Without `people.view_person` the list holds only the caller's own person.",
+        description="Without `people.view_person` the list holds only the caller's own person. "
+        "The list is not logged, so it holds no identifiers, and `phone` only for callers with "
+        "`people.change_person`: others read one person for the phone (logged), and anyone "
+        "allowed reveals the identifiers with a purpose.",
     ),
     retrieve=extend_schema(
         summary="Get a person",
@@ -267,6 +304,19 @@ class PersonViewSet(
         "personal_code": ("people.view_personal_code",),
     }
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
+        # The list is not logged, so it is minimised: phones in bulk only for those who keep the
+        # data (the desk, HR, the administrator); everyone reads one person's phone on the
+        # person (logged with a purpose).
+        # The OpenAPI generator (no real caller) describes the field: it may be there.
+        context["omit_phone"] = (
+            self.action == "list"
+            and not getattr(self, "swagger_fake_view", False)
+            and not self.request.user.has_perm("people.change_person")
+        )
+        return context
+
     def get_queryset(self) -> QuerySet[Person]:
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator has no user
             return Person.objects.none()
@@ -291,9 +341,10 @@ class PersonViewSet(
         return Response(self.get_serializer(person).data)
 
     @extend_schema(
-        summary="Reveal a person's personal code",
-        description="Needs `people.view_personal_code`. Every call is written to the audit log "
-        "with the caller, the person and the purpose.",
+        summary="Reveal a person's personal code and foreign id",
+        description="Needs `people.view_personal_code`. Answers both identifiers (each null when "
+        "the person has none). Every call is written to the audit log with the caller, the "
+        "person and the purpose (`people.person.view_personal_code`).",
         request=PersonalCodePurposeSerializer,
         responses={200: PersonalCodeSerializer},
     )
@@ -303,8 +354,13 @@ class PersonViewSet(
         given = PersonalCodePurposeSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         code = actions.view_personal_code(request.user, person, given.validated_data["purpose"])
+        data = {
+            "personal_code": code or None,
+            "foreign_id_country": person.foreign_id_country or None,
+            "foreign_id_code": person.foreign_id_code or None,
+        }
         # Never cached by a browser or proxy: the next reader must ask (and be logged) again.
-        return Response({"personal_code": code or None}, headers={"Cache-Control": "no-store"})
+        return Response(data, headers={"Cache-Control": "no-store"})
 
 
 @extend_schema_view(

@@ -10,11 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from tugi.core import actions, audit, queries
+from tugi.core import actions, queries
 from tugi.core.forms import AuditFilterForm, UserCreateForm, UserRolesForm
 from tugi.core.models import AuditEvent
 from tugi.core.roles import ROLE_LABELS
 from tugi.people import actions as people_actions
+from tugi.people import view_log
 from tugi.people.models import Person
 
 
@@ -37,6 +38,9 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
+TRAIL = "core.audit.view_person_trail"
+
+
 @login_required
 @permission_required("core.view_auditevent", raise_exception=True)
 def audit_list(request: HttpRequest) -> HttpResponse:
@@ -55,12 +59,15 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         )
         if f.person is not None:
             subject = Person.objects.filter(pk=f.person).first()
-            # Reading one person's trail is itself a read of their personal data: log it.
-            audit.record(
+            # Reading one person's trail is itself a read of their personal data: log it, with
+            # the auditor's role duty as the purpose, at most once per auditor, person and
+            # purpose in view_log.WINDOW, so paging through the trail writes nothing more.
+            view_log.log_once(
                 request.user,
-                "core.audit.view_person_trail",
+                TRAIL,
+                f.person,
+                view_log.purpose_of(request.user, TRAIL),
                 subject,
-                subject_person_id=f.person,
                 object_type="people.person",
                 object_id=str(f.person),
             )

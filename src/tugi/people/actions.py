@@ -281,7 +281,7 @@ def create_person(actor: Actor, **data: Any) -> Person:
             actor,
             "people.person.create",
             person,
-            after=audit.snapshot(person, _logged_person_fields()),
+            after=person_audit(person),
             subject_person_id=person.pk,
         )
     return person
@@ -292,14 +292,15 @@ def update_person(actor: Actor, person: Person, **data: Any) -> Person:
     require(actor, "people.change_person")
     with transaction.atomic():
         person = Person.objects.select_for_update().get(pk=person.pk)
-        before = audit.snapshot(person, _logged_person_fields())
-        old_code = person.personal_code
+        before = person_audit(person)
+        old_ids = {name: getattr(person, name) for name in IDENTIFIERS}
         assign_fields(person, data, PERSON_FIELDS)
         _check_person(person)
         save_validated(person)
-        b, a = audit.diff(before, audit.snapshot(person, _logged_person_fields()))
-        if person.personal_code != old_code:
-            b["personal_code"], a["personal_code"] = "•", "changed"
+        b, a = audit.diff(before, person_audit(person))
+        for name, old in old_ids.items():
+            if getattr(person, name) != old:
+                b[name], a[name] = "•", "changed"
         if b or a:
             audit.record(
                 actor,
@@ -312,14 +313,22 @@ def update_person(actor: Actor, person: Person, **data: Any) -> Person:
     return person
 
 
-def _logged_person_fields() -> list[str]:
-    # The audit log records *that* the personal code changed, not the code: the log is read more
-    # widely than the code may be.
-    return [
-        f.attname
-        for f in Person._meta.concrete_fields
-        if f.attname not in {"personal_code", "search_text"}
-    ] + ["has_personal_code"]
+# The identifiers the audit log never holds: it records *that* one changed, not its value, since
+# the log is read more widely than the codes may be.
+IDENTIFIERS = ("personal_code", "foreign_id_code")
+_AUDITED_FIELDS = [
+    f.attname
+    for f in Person._meta.concrete_fields
+    if f.attname not in {*IDENTIFIERS, "search_text"}
+]
+
+
+def person_audit(person: Person) -> dict[str, Any]:
+    """What the audit log records of a person: every field but the identifiers' values."""
+    data = audit.snapshot(person, _AUDITED_FIELDS)
+    data["has_personal_code"] = bool(person.personal_code)
+    data["has_foreign_id"] = bool(person.foreign_id_code)
+    return data
 
 
 def view_personal_code(actor: Actor, person: Person, purpose: str) -> str:

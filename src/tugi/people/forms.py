@@ -319,6 +319,10 @@ class PersonForm(forms.ModelForm):
             "email": {"unique": _("A person with this e-mail address already exists.")},
         }
 
+    # Identifiers an edit form never shows: who may edit a person may not see their codes (that
+    # takes people.view_personal_code and a logged purpose). Left empty, they stay as they are.
+    HIDDEN_WHEN_EDITING = ("personal_code", "foreign_id_code")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["foreign_id_country"].widget.attrs.update(
@@ -326,6 +330,28 @@ class PersonForm(forms.ModelForm):
         )
         self.fields["email"].widget.attrs["autocomplete"] = "off"
         self.fields["manager"].widget.attrs["list"] = "person-suggestions"
+        self._kept: dict[str, Any] = {}
+        if self.instance.pk is not None:
+            for name in self.HIDDEN_WHEN_EDITING:
+                present = getattr(self.instance, name)
+                self._kept[name] = present
+                self.initial[name] = ""
+                if present:
+                    self.fields[name].help_text = _(
+                        "Recorded and hidden. Leave empty to keep it; type a new one to replace it."
+                    )
+
+    def _keep_hidden(self, name: str) -> Any:
+        value = self.cleaned_data.get(name)
+        if not value and self._kept.get(name):
+            return self._kept[name]
+        return value
+
+    def clean_personal_code(self) -> Any:
+        return self._keep_hidden("personal_code")
+
+    def clean_foreign_id_code(self) -> Any:
+        return self._keep_hidden("foreign_id_code")
 
     def action_data(self) -> dict[str, Any]:
         """The cleaned values as keyword arguments for create_person / update_person."""

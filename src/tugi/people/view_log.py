@@ -1,9 +1,13 @@
 """Logging who opened whose record, and why.
 
 Opening one person's record by anyone but that person is an audit event with a purpose: the
-person page (`people.person.view`), the person's access page and "why do they hold this role"
-(`access.person.view`), and the API's person detail (`people.person.view`). Lists and search
-results show names and units only and are not logged; one's own record is never logged.
+person page (`people.person.view`), the person's access page, "why do they hold this role" and
+the pages of one of their grants or accounts (`access.person.view`), and in the API the person
+detail (`people.person.view`), explain, one grant or account, and the grant and account lists
+filtered by `person` (`access.person.view`): a list narrowed to one person shows that person's
+data. Lists and search results across people show names and units only and are not logged;
+one's own record is never logged. The auditor's trail of one person
+(`core.audit.view_person_trail`) goes through the same duplicate check (`log_once`).
 
 The purpose, in this order:
 
@@ -118,8 +122,23 @@ def log_view(
     if is_own(viewer, person):
         return None
     purpose = purpose_of(viewer, action, ctx=ctx, given=given)
+    return log_once(viewer, action, person.pk, purpose, person)
+
+
+def log_once(
+    viewer: Any,
+    action: str,
+    person_id: int,
+    purpose: str,
+    obj: Any = None,
+    **record: Any,
+) -> AuditEvent | None:
+    """Write a read of one person's data as an audit event, unless the same viewer, person,
+    action and purpose was written within WINDOW: one read of the log on its indexed columns,
+    and the insert only when nothing was found. For reads that are not a person page (the
+    auditor's trail of a person); `record` goes on to `audit.record` (object_type, object_id)."""
     recent = AuditEvent.objects.filter(
-        subject_person_id=person.pk,
+        subject_person_id=person_id,
         actor_id=viewer.pk,
         action=action,
         purpose=purpose,
@@ -127,4 +146,4 @@ def log_view(
     )
     if recent.exists():
         return None
-    return audit.record(viewer, action, person, subject_person_id=person.pk, purpose=purpose)
+    return audit.record(viewer, action, obj, subject_person_id=person_id, purpose=purpose, **record)

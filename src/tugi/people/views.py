@@ -15,8 +15,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -85,7 +86,37 @@ def person_list(request: HttpRequest) -> HttpResponse:
     if htmx and htmx.trigger_name == "org_unit":
         # A unit was chosen: the position filter now offers that unit's positions.
         partial = "people/_person_unit_results.html"
-    return _render_maybe_partial(request, "people/person_list.html", partial, context)
+    response = _render_maybe_partial(request, "people/person_list.html", partial, context)
+    if _may_hold_a_code(request.GET.get("q", "")):
+        _keep_the_search_out_of_the_address(request, response)
+    return response
+
+
+def _may_hold_a_code(q: str) -> bool:
+    """Whether a search may be a personal code or part of one: any digit in it.
+
+    Not only a full 11-digit code: the search box asks as the user types, so a code typed digit
+    by digit would otherwise leave each of its beginnings in the history. Names have no digits.
+    """
+    return any(char.isdigit() for char in q)
+
+
+def _keep_the_search_out_of_the_address(request: HttpRequest, response: HttpResponse) -> None:
+    """A search that may be a personal code is not pushed into the address bar (and so not into
+    the browser's history, bookmarks or the Referer of the next page), nor kept in any cache.
+
+    The list's htmx requests ask to push their URL (`hx-push-url`); the HX-Push-Url header
+    overrides that, whichever element asked (the search box, a filter, a page link), with the
+    address of the other filters. The request itself still carries `q`; a search sent without
+    JavaScript (the plain GET form) puts it in the address: see docs/user-guide.md.
+    """
+    patch_cache_control(response, private=True, no_store=True)
+    if getattr(request, "htmx", None):
+        rest = request.GET.copy()
+        for name in ("q", "cursor"):  # a cursor of a code search is no use without the code
+            rest.pop(name, None)
+        url = reverse("people:person_list")
+        response["HX-Push-Url"] = f"{url}?{rest.urlencode()}" if rest else url
 
 
 def _can_see_person(request: HttpRequest, person: Person) -> bool:
@@ -104,12 +135,13 @@ def _person_page(
         "ctx": ctx,
         "is_me": is_me or person.user_id == request.user.pk,
         "masked_code": mask(person.personal_code or ""),
+        "masked_foreign_id": mask_foreign_id(person.foreign_id_code),
         "reports": queries.reports_of(person),
         "headed_units": list(person.headed_units.order_by("path")),
         "absences": absence_queries.absences_of(person)
         if request.user.has_perm("people.view_absence") or person.user_id == request.user.pk
         else None,
-        "can_reveal": bool(person.personal_code)
+        "can_reveal": _has_identifier(person)
         and request.user.has_perm("people.view_personal_code"),
     }
     return render(request, "people/person_detail.html", context)
@@ -142,26 +174,48 @@ def me(request: HttpRequest) -> HttpResponse:
     return _person_page(request, person, is_me=True)
 
 
+def mask_foreign_id(code: str) -> str:
+    """A foreign id with only its last three characters shown: ••••••••345.
+
+    Its format depends on the country, so unlike the Estonian code no part of it is known to be
+    a birth date; the tail is enough to tell two ids apart. A short id is hidden whole.
+    """
+    if not code:
+        return ""
+    shown = 3 if len(code) >= 6 else 0
+    return "•" * (len(code) - shown) + code[len(code) - shown :]
+
+
+def _has_identifier(person: Person) -> bool:
+    return bool(person.personal_code or person.foreign_id_code)
+
+
 @never_cache
 @permission("people.view_person", "people.view_personal_code")
 @require_http_methods(["GET", "POST"])
 def person_personal_code(request: HttpRequest, pk: int) -> HttpResponse:
-    """Ask for a purpose, then reveal the personal code (the action writes the audit event)."""
+    """Ask for a purpose, then reveal the person's identifiers: the personal code and the foreign
+    id, whichever they have. Both are personal data alike, so they are shown masked everywhere
+    and revealed only here, together, by one audit event with the purpose (written by the
+    action, `people.person.view_personal_code`)."""
     person = get_object_or_404(Person, pk=pk)
-    if not person.personal_code:
+    if not _has_identifier(person):
         raise Http404
     form = PersonalCodePurposeForm(request.POST or None)
-    code = None
+    revealed = False
     if request.method == "POST" and form.is_valid():
         try:
-            code = actions.view_personal_code(request.user, person, form.cleaned_data["purpose"])
+            actions.view_personal_code(request.user, person, form.cleaned_data["purpose"])
         except ValidationError as exc:
             add_action_errors(form, exc)
+        else:
+            revealed = True
     context = {
         "person": person,
         "form": form,
-        "code": code,
-        "masked_code": mask(person.personal_code),
+        "revealed": revealed,
+        "masked_code": mask(person.personal_code or ""),
+        "masked_foreign_id": mask_foreign_id(person.foreign_id_code),
     }
     return _render_maybe_partial(
         request, "people/personal_code.html", "people/_personal_code.html", context

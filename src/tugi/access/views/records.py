@@ -1,4 +1,11 @@
-"""Single records the compliance fixes point at: a grant, an account."""
+"""Single records the compliance fixes point at: a grant, an account.
+
+Each shows one person's access, so opening it by anyone but that person is a logged read of the
+person (`access.person.view`), like their access page: the purpose is the context of the link
+(`?ctx=finding-7`), else the viewer's role duty; at most one event per viewer, person and purpose
+in ten minutes (see `tugi.people.view_log`). A form sent back with errors shows the page again
+and goes through the same check.
+"""
 
 from typing import Any
 
@@ -16,6 +23,8 @@ from tugi.access.actions import grants as grant_actions
 from tugi.access.forms import EndGrantForm, ReasonForm, SuspendGrantForm, add_action_errors
 from tugi.access.models import Account, Finding, Grant
 from tugi.access.views._common import basis_links, is_own, permission
+from tugi.people import view_log
+from tugi.people.models import Person
 
 
 def _grant(request: HttpRequest, pk: int) -> Grant:
@@ -35,7 +44,13 @@ def _grant(request: HttpRequest, pk: int) -> Grant:
     return grant
 
 
+def _log_view(request: HttpRequest, person: Person) -> None:
+    ctx = view_log.valid_ctx(request.GET.get("ctx"))
+    view_log.log_view(request.user, person, view_log.VIEW_PERSON_ACCESS, ctx=ctx)
+
+
 def _grant_page(request: HttpRequest, grant: Grant, **forms: Any) -> HttpResponse:
+    _log_view(request, grant.person)
     now = timezone.now()
     state = page_queries.grant_state(grant, now)
     context = {
@@ -134,6 +149,7 @@ def _account(request: HttpRequest, pk: int) -> Account:
 def _account_page(
     request: HttpRequest, account: Account, close_form: ReasonForm | None = None
 ) -> HttpResponse:
+    _log_view(request, account.person)
     now = timezone.now()
     grants = list(
         page_queries.grant_rows(account.grants.all()).order_by("-valid_from", "-id")[

@@ -34,6 +34,7 @@ from tugi.core import audit
 from tugi.core.permissions import Actor
 from tugi.core.personal_code import validate_personal_code
 from tugi.core.text import fold
+from tugi.people.actions import IDENTIFIERS, person_audit
 from tugi.people.imports.files import Cell, Column, parse_date, text_of
 from tugi.people.models import OrgUnit, Person, Position
 
@@ -771,20 +772,7 @@ def _keys_of(cells: dict[str, Cell]) -> list[str]:
 # Unchanged rows, most of a full export, are only counted.
 BATCH = 100
 
-# What the audit log records of a person: everything but the personal code (the log is read
-# more widely than the code may be) and the search helper.
-_AUDIT_FIELDS = [
-    f.attname
-    for f in Person._meta.concrete_fields
-    if f.attname not in {"personal_code", "search_text"}
-]
 _ATTNAMES = {f.attname for f in Person._meta.concrete_fields}
-
-
-def _person_audit(person: Person) -> dict[str, Any]:
-    data = audit.snapshot(person, _AUDIT_FIELDS)
-    data["has_personal_code"] = bool(person.personal_code)
-    return data
 
 
 @dataclass
@@ -870,7 +858,7 @@ def apply(
                         "people.person.create",
                         person,
                         {
-                            "after": _person_audit(person),
+                            "after": person_audit(person),
                             "subject_person_id": person.pk,
                             "basis": basis,
                         },
@@ -881,18 +869,20 @@ def apply(
             updated = []
             for r in changed_rows:
                 person = persons[r.person_id or 0]
-                before = _person_audit(person)
-                old_code, old_search = person.personal_code, person.search_text
+                before = person_audit(person)
+                old_ids = {name: getattr(person, name) for name in IDENTIFIERS}
+                old_search = person.search_text
                 _assign(person, r)
                 if manager_pending(r):
                     deferred.append(r)
-                b, a = audit.diff(before, _person_audit(person))
+                b, a = audit.diff(before, person_audit(person))
                 # Only the columns that change: a few small UPDATEs are cheaper than one
                 # bulk_update rewriting every column of every row through CASE expressions.
                 columns = {name: getattr(person, name) for name in a if name in _ATTNAMES}
-                if person.personal_code != old_code:
-                    b["personal_code"], a["personal_code"] = "•", "changed"
-                    columns["personal_code"] = person.personal_code
+                for name, old in old_ids.items():
+                    if getattr(person, name) != old:
+                        b[name], a[name] = "•", "changed"
+                        columns[name] = getattr(person, name)
                 if person.search_text != old_search:
                     columns["search_text"] = person.search_text
                 if columns:
