@@ -73,7 +73,9 @@ def test_a_requester_sees_only_their_own_accounts(client_for, requester_user):
     theirs = AccountFactory()
     client = client_for(requester_user)
     assert ids(client.get(ACCOUNTS)) == [mine.pk]
-    assert ids(client.get(ACCOUNTS, {"person": theirs.person_id})) == []
+    # Someone else's id is not one the caller may name: refused like an id that does not exist.
+    assert client.get(ACCOUNTS, {"person": theirs.person_id}).status_code == 400
+    assert ids(client.get(ACCOUNTS, {"person": me.pk})) == [mine.pk]
     assert client.get(f"{ACCOUNTS}{mine.pk}/").status_code == 200
     assert client.get(f"{ACCOUNTS}{theirs.pk}/").status_code == 404
 

@@ -113,12 +113,16 @@ def test_own_access_is_not_logged(client_for, requester_user):
     assert not views()
 
 
-def test_a_requester_filtering_by_someone_else_sees_nothing_and_logs_nothing(
+def test_a_requester_filtering_by_someone_else_learns_nothing_and_logs_nothing(
     client_for, requester_user, grant
 ):
     client = client_for(requester_user)
-    assert client.get(GRANTS, {"person": grant.person_id}).json()["results"] == []
-    assert client.get(ACCOUNTS, {"person": grant.person_id}).json()["results"] == []
+    # Someone else's id answers as an id that does not exist: the same 400 on `person`.
+    for url in (GRANTS, ACCOUNTS):
+        other = client.get(url, {"person": grant.person_id})
+        missing = client.get(url, {"person": 999_999})
+        assert other.status_code == missing.status_code == 400
+        assert set(other.json()["errors"]) == set(missing.json()["errors"]) == {"person"}
     assert client.get(f"{GRANTS}{grant.pk}/").status_code == 404
     assert client.get(explain(grant)).status_code == 404
     assert not views()

@@ -296,11 +296,22 @@ class ExplainQuerySerializer(ViewPurposeSerializer):
 
 class OnePersonFilter(django_filters.ModelChoiceFilter):
     """`person`: the rows of one person. Such a list shows that person's data, so the person
-    found (already read to check the id) is left on the request for the view to log."""
+    found (already read to check the id) is left on the request for the view to log.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    Only the persons whose rows the caller may read are valid ids (everyone with `permission`,
+    else the caller's own person): any other id is the same 400, so the answer does not tell
+    whether a person with that id exists."""
+
+    def __init__(self, permission: str, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("help_text", "The rows of this person; reading them is logged.")
-        super().__init__(*args, queryset=Person.objects.all(), **kwargs)
+
+        def persons(request: Any) -> QuerySet[Person]:
+            user = getattr(request, "user", None)
+            if user is None:  # the OpenAPI generator
+                return Person.objects.none()
+            return own_unless(user, permission, Person.objects.all(), "user_id")
+
+        super().__init__(*args, queryset=persons, **kwargs)
 
     def filter(self, qs: QuerySet[Any], value: Person | None) -> QuerySet[Any]:
         if value is not None and self.parent.request is not None:
@@ -311,7 +322,7 @@ class OnePersonFilter(django_filters.ModelChoiceFilter):
 class AccountFilter(django_filters.FilterSet):
     """Filters for the account list."""
 
-    person = OnePersonFilter()
+    person = OnePersonFilter(VIEW_ACCOUNT)
     system = django_filters.ModelChoiceFilter(queryset=TargetSystem.objects.all())
     state = django_filters.MultipleChoiceFilter(
         choices=Account.State.choices, distinct=False, help_text="Repeat to allow several states."
@@ -325,7 +336,7 @@ class AccountFilter(django_filters.FilterSet):
 class GrantFilter(django_filters.FilterSet):
     """Filters for the grant list."""
 
-    person = OnePersonFilter()
+    person = OnePersonFilter(VIEW_GRANT)
     role = django_filters.ModelChoiceFilter(queryset=Role.objects.all())
     system = django_filters.ModelChoiceFilter(
         field_name="role__system", queryset=TargetSystem.objects.all()
