@@ -547,7 +547,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import random
 
+    from tugi.core.startup import settle_web_process
+
     client, user, api_headers = bench_client(log)
+    # As a web process does once it has loaded Tugi (tugi.wsgi): the timings are of the server.
+    settle_web_process()
     rows = []
     for op in ops:
         ctx = BenchContext(
