@@ -105,7 +105,8 @@ def test_each_finding_links_to_its_fix_where_the_page_exists(client_for, desk_us
     rows = {r["id"]: r for r in client_for(desk_user).get(FINDINGS).json()["results"]}
     assert rows[on_grant.pk]["fix"] == {
         "label": "End the grant or give it a basis",
-        "url": f"/access/grants/{on_grant.grant_id}/",
+        # A page of the person's access: its read is logged with the finding as the purpose.
+        "url": f"/access/grants/{on_grant.grant_id}/?ctx=finding-{on_grant.pk}",
     }
     # This configuration has no account page: the label still says what to do.
     assert rows[on_account.pk]["fix"] == {"label": "Close the account", "url": None}
@@ -214,4 +215,7 @@ def test_the_fix_links_to_the_access_pages(client_for, desk_user):
 
     finding = finding_for()
     [row] = client_for(desk_user).get(FINDINGS).json()["results"]
-    assert row["fix"]["url"] == reverse("access:grant_detail", kwargs={"pk": finding.grant_id})
+    assert row["fix"]["url"] == (
+        reverse("access:grant_detail", kwargs={"pk": finding.grant_id})
+        + f"?ctx=finding-{finding.pk}"
+    )

@@ -1033,6 +1033,15 @@ def evaluate_person(
 
 # --- the way to a fix -------------------------------------------------------------------------
 
+# The fix pages that show one person's access: opening one is a logged read of the person.
+PERSON_PAGES = frozenset({"access:grant_detail", "access:account_detail", "access:person_access"})
+
+
+def fix_context(finding: Finding, url_name: str) -> str:
+    """What a fix link adds to the page's address: `?ctx=finding-N` when the page shows the
+    person's access, so that its read is logged with the finding as the purpose."""
+    return f"?ctx=finding-{finding.pk}" if url_name in PERSON_PAGES else ""
+
 
 def fix_hint(finding: Finding) -> tuple[str, dict[str, int], str]:
     """Where the desk fixes a finding: (URL name, its kwargs, a label for the link)."""

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from tugi.access import policy
 from tugi.access.actions.sod import excepted_rules
-from tugi.access.compliance import fix_hint
+from tugi.access.compliance import fix_context, fix_hint
 from tugi.access.models import (
     AccessRequest,
     AccessRequestItem,
@@ -303,7 +303,9 @@ class FindingRow:
 
     @property
     def fix_url(self) -> str:
-        return reverse(self.fix_url_name, kwargs=self.fix_kwargs)
+        """The fix page; one of the person's access carries the finding as the purpose."""
+        url = reverse(self.fix_url_name, kwargs=self.fix_kwargs)
+        return url + fix_context(self.finding, self.fix_url_name)
 
 
 @dataclass

@@ -23,9 +23,10 @@ from tugi.access.actions import changes as actions
 from tugi.access.lifecycle import lateness
 from tugi.access.models import Change, TargetSystem
 from tugi.api.access_grants import read_body, read_query
+from tugi.api.people import ViewPurposeSerializer
 from tugi.api.permissions import ActionPermissions
+from tugi.api.person_reads import OnePersonFilter, PersonListLogMixin, logged_list
 from tugi.api.schema import ApiAutoSchema
-from tugi.people.models import Person
 
 VIEW_CHANGE = "access.view_change"
 CONFIRM_CHANGE = "access.confirm_change"
@@ -205,7 +206,7 @@ class ChangeFilter(django_filters.FilterSet):
     kind = django_filters.MultipleChoiceFilter(
         choices=Change.Kind.choices, distinct=False, help_text="Repeat to allow several kinds."
     )
-    person = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
+    person = OnePersonFilter(VIEW_CHANGE)
     system = django_filters.ModelChoiceFilter(
         field_name="account__system", queryset=TargetSystem.objects.all()
     )
@@ -251,12 +252,16 @@ class ChangeFilter(django_filters.FilterSet):
         description="The lifecycle engine's changes, the latest recorded first: each grant "
         "start, end, suspension and resumption and each account suspension and closure, with "
         "its due, applied and confirmed times and its lateness. For holders of "
-        "`access.view_change` (the desk, approvers, system owners, the auditor).",
+        "`access.view_change` (the desk, approvers, system owners, the auditor)."
+        + logged_list("`person`", own_rows=False),
+        parameters=[ViewPurposeSerializer],
     ),
     retrieve=extend_schema(summary="Get a change"),
 )
-class ChangeViewSet(viewsets.ReadOnlyModelViewSet[Change]):
+class ChangeViewSet(PersonListLogMixin, viewsets.ReadOnlyModelViewSet[Change]):
     """The lifecycle engine's changes (read-only), confirming and retrying them, lateness."""
+
+    read_permission = VIEW_CHANGE
 
     serializer_class = ChangeSerializer
     filterset_class = ChangeFilter

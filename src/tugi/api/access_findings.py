@@ -22,10 +22,10 @@ from rest_framework.response import Response
 from tugi.access import compliance
 from tugi.access.models import Finding
 from tugi.access.views.compliance import may_evaluate
-from tugi.api.people import SubtreeFilter
+from tugi.api.people import SubtreeFilter, ViewPurposeSerializer
 from tugi.api.permissions import ActionPermissions
+from tugi.api.person_reads import OnePersonFilter, PersonListLogMixin, logged_list
 from tugi.api.schema import ApiAutoSchema
-from tugi.people.models import Person
 
 VIEW_FINDING = "access.view_finding"
 
@@ -34,7 +34,10 @@ class FixSerializer(serializers.Serializer[Any]):
     """Where the desk fixes a finding."""
 
     url = serializers.CharField(
-        allow_null=True, help_text="Path of the web page to do it on; null if there is none."
+        allow_null=True,
+        help_text="Path of the web page to do it on; null if there is none. A page of the "
+        "person's access carries `?ctx=finding-<id>`: its read is logged with the finding as "
+        "the purpose.",
     )
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
@@ -71,7 +74,7 @@ class FindingSerializer(serializers.ModelSerializer[Finding]):
     def get_fix(self, finding: Finding) -> dict[str, Any]:
         name, kwargs, label = compliance.fix_hint(finding)
         try:
-            url: str | None = reverse(name, kwargs=kwargs)
+            url: str | None = reverse(name, kwargs=kwargs) + compliance.fix_context(finding, name)
         except NoReverseMatch:
             url = None  # the page is not there (yet): the label still says what to do
         return {"label": str(label), "url": url}
@@ -98,7 +101,7 @@ class FindingFilter(django_filters.FilterSet):
     kind = django_filters.MultipleChoiceFilter(
         choices=Finding.Kind.choices, distinct=False, help_text="Repeat to allow several kinds."
     )
-    person = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
+    person = OnePersonFilter(VIEW_FINDING)
     # field_name only tells the OpenAPI generator the parameter is an id; the filter uses the path.
     org_unit = SubtreeFilter(
         field_name="person__org_unit",
@@ -129,12 +132,16 @@ class FindingFilter(django_filters.FilterSet):
     list=extend_schema(
         summary="List compliance findings",
         description="Open findings by kind, the oldest first; `resolved=true` for the resolved "
-        "ones, the latest resolved first. Each has a `fix`: what to do and the page to do it on.",
+        "ones, the latest resolved first. Each has a `fix`: what to do and the page to do it on."
+        + logged_list("`person`", own_rows=False),
+        parameters=[ViewPurposeSerializer],
     ),
     retrieve=extend_schema(summary="Get a finding"),
 )
-class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
+class FindingViewSet(PersonListLogMixin, viewsets.ReadOnlyModelViewSet[Finding]):
     """Compliance findings (read-only), and running the evaluation."""
+
+    read_permission = VIEW_FINDING
 
     queryset = Finding.objects.select_related("person")
     serializer_class = FindingSerializer

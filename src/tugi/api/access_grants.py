@@ -30,6 +30,7 @@ from tugi.api.access_requests import AccessRequestSerializer, request_queryset
 from tugi.api.errors import fields_renamed
 from tugi.api.people import ViewPurposeSerializer
 from tugi.api.permissions import ActionPermissions, own_unless
+from tugi.api.person_reads import OnePersonFilter, PersonViewLogMixin, read_query
 from tugi.api.schema import ApiAutoSchema
 from tugi.people import view_log
 from tugi.people.models import Person
@@ -38,33 +39,11 @@ VIEW_ACCOUNT = "access.view_account"
 VIEW_GRANT = "access.view_grant"
 
 
-def read_query(request: Request, serializer_class: type[serializers.Serializer[Any]]) -> Any:
-    """Query parameters validated by a serializer: a bad one is a 400 naming it."""
-    given = serializer_class(data=request.query_params)
-    given.is_valid(raise_exception=True)
-    return given.validated_data
-
-
 def read_body(request: Request, serializer_class: type[serializers.Serializer[Any]]) -> Any:
     """The request body validated by a serializer: a bad field is a 400 naming it."""
     given = serializer_class(data=request.data)
     given.is_valid(raise_exception=True)
     return given.validated_data
-
-
-def log_person_view(request: Request, person: Person) -> None:
-    """Log that the caller read the person's access (`access.person.view`), with `?purpose=`
-    or else their role duty; nothing for their own, and nothing more for the same caller, person
-    and purpose within ten minutes. Called before the answer is built: a read that cannot be
-    logged is not answered."""
-    given = read_query(request, ViewPurposeSerializer)
-    view_log.log_view(
-        request.user, person, view_log.VIEW_PERSON_ACCESS, given=given.get("purpose", "")
-    )
-
-
-# Where OnePersonFilter leaves the person a list is narrowed to, for the view to log.
-_VIEWED_PERSON = "_tugi_viewed_person"
 
 
 def with_related(grants: QuerySet[Grant]) -> QuerySet[Grant]:
@@ -294,31 +273,6 @@ class ExplainQuerySerializer(ViewPurposeSerializer):
 # --- filters ----------------------------------------------------------------------------------
 
 
-class OnePersonFilter(django_filters.ModelChoiceFilter):
-    """`person`: the rows of one person. Such a list shows that person's data, so the person
-    found (already read to check the id) is left on the request for the view to log.
-
-    Only the persons whose rows the caller may read are valid ids (everyone with `permission`,
-    else the caller's own person): any other id is the same 400, so the answer does not tell
-    whether a person with that id exists."""
-
-    def __init__(self, permission: str, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("help_text", "The rows of this person; reading them is logged.")
-
-        def persons(request: Any) -> QuerySet[Person]:
-            user = getattr(request, "user", None)
-            if user is None:  # the OpenAPI generator
-                return Person.objects.none()
-            return own_unless(user, permission, Person.objects.all(), "user_id")
-
-        super().__init__(*args, queryset=persons, **kwargs)
-
-    def filter(self, qs: QuerySet[Any], value: Person | None) -> QuerySet[Any]:
-        if value is not None and self.parent.request is not None:
-            setattr(self.parent.request, _VIEWED_PERSON, value)
-        return super().filter(qs, value)
-
-
 class AccountFilter(django_filters.FilterSet):
     """Filters for the account list."""
 
@@ -368,31 +322,6 @@ class GrantFilter(django_filters.FilterSet):
 
 
 # --- views ------------------------------------------------------------------------------------
-
-
-class PersonViewLogMixin:
-    """A list narrowed to one person (`?person=`) and one record of a person are logged reads
-    of that person, for callers who may read everyone's (`read_permission`): without it a list
-    holds only the caller's own rows, and filtering by someone else shows nothing."""
-
-    read_permission: str
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        view = cast(viewsets.GenericViewSet[Any], self)
-        queryset = view.filter_queryset(view.get_queryset())
-        person = getattr(request, _VIEWED_PERSON, None)
-        if person is not None and request.user.has_perm(self.read_permission):
-            log_person_view(request, person)
-        page = view.paginate_queryset(queryset)
-        if page is not None:
-            return view.get_paginated_response(view.get_serializer(page, many=True).data)
-        return Response(view.get_serializer(queryset, many=True).data)
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        view = cast(viewsets.GenericViewSet[Any], self)
-        row = view.get_object()
-        log_person_view(request, row.person)
-        return Response(view.get_serializer(row).data)
 
 
 _LOGGED = (

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import django_filters
 from django.contrib.auth.models import User
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -35,7 +35,9 @@ from tugi.access.models import (
     Role,
     TargetSystem,
 )
+from tugi.api.people import ViewPurposeSerializer
 from tugi.api.permissions import ActionPermissions, own_unless
+from tugi.api.person_reads import OnePersonFilter, PersonListLogMixin, logged_list
 from tugi.api.schema import ApiAutoSchema
 from tugi.people.models import Person
 
@@ -316,6 +318,22 @@ def _valid(serializer: serializers.Serializer[Any]) -> Any:
 # --- filters ----------------------------------------------------------------------------------
 
 
+def _persons_of_own_requests(user: Any) -> Q:
+    """Whom a caller without the read permission may name: their own person and those they
+    filed requests for (the persons of the requests they see)."""
+    filed = AccessRequest.objects.filter(requested_by_id=user.pk).values("person_id")
+    return Q(user_id=user.pk) | Q(pk__in=filed)
+
+
+def _visible_requests(request: Any) -> QuerySet[AccessRequest]:
+    """The requests the caller may name: any other id is the same 400 as one that does not
+    exist."""
+    user = getattr(request, "user", None)
+    if user is None:  # the OpenAPI generator
+        return AccessRequest.objects.none()
+    return own_unless(user, VIEW_REQUEST, AccessRequest.objects.all(), *_OWN)
+
+
 class AccessRequestFilter(django_filters.FilterSet):
     """Filters for the request list."""
 
@@ -324,7 +342,7 @@ class AccessRequestFilter(django_filters.FilterSet):
         distinct=False,
         help_text="Repeat to allow several states.",
     )
-    person = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
+    person = OnePersonFilter(VIEW_REQUEST, own=_persons_of_own_requests)
 
     class Meta:
         model = AccessRequest
@@ -343,9 +361,9 @@ class AccessRequestItemFilter(django_filters.FilterSet):
         choices=AccessRequestItem.Kind.choices, distinct=False
     )
     system = django_filters.ModelChoiceFilter(queryset=TargetSystem.objects.all())
-    request = django_filters.ModelChoiceFilter(queryset=AccessRequest.objects.all())
-    person = django_filters.ModelChoiceFilter(
-        field_name="request__person", queryset=Person.objects.all()
+    request = django_filters.ModelChoiceFilter(queryset=_visible_requests)
+    person = OnePersonFilter(
+        VIEW_REQUEST, field_name="request__person", own=_persons_of_own_requests
     )
 
     class Meta:
@@ -373,15 +391,20 @@ def request_queryset() -> QuerySet[AccessRequest]:
         summary="List access requests",
         description="Newest first, each with its items and approval chain. Without "
         "`access.view_accessrequest` the list holds only requests for the caller or filed by "
-        "them.",
+        "them." + logged_list("`person`"),
+        parameters=[ViewPurposeSerializer],
     ),
     retrieve=extend_schema(summary="Get an access request"),
 )
 class AccessRequestViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[AccessRequest]
+    PersonListLogMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[AccessRequest],
 ):
     """Access requests (taotlused) and their approval chain (kooskõlastus)."""
 
+    read_permission = VIEW_REQUEST
     serializer_class = AccessRequestSerializer
     filterset_class = AccessRequestFilter
     permission_classes = [IsAuthenticated, ActionPermissions]
@@ -522,13 +545,18 @@ class AccessRequestViewSet(
     list=extend_schema(
         summary="List request items",
         description="Oldest first. `state=approved` is the desk's fulfilment queue. Without "
-        "`access.view_accessrequest` only items of the caller's own requests.",
+        "`access.view_accessrequest` only items of the caller's own requests, and only those "
+        "requests may be named in `request`." + logged_list("`person`"),
+        parameters=[ViewPurposeSerializer],
     ),
     retrieve=extend_schema(summary="Get a request item"),
 )
-class AccessRequestItemViewSet(viewsets.ReadOnlyModelViewSet[AccessRequestItem]):
+class AccessRequestItemViewSet(
+    PersonListLogMixin, viewsets.ReadOnlyModelViewSet[AccessRequestItem]
+):
     """The changes requests ask for; approved ones are fulfilled by the desk."""
 
+    read_permission = VIEW_REQUEST
     serializer_class = AccessRequestItemSerializer
     filterset_class = AccessRequestItemFilter
     permission_classes = [IsAuthenticated, ActionPermissions]

@@ -24,7 +24,9 @@ from rest_framework.response import Response
 
 from tugi.access.actions import substitution as actions
 from tugi.access.models import Grant, Role, Substitution
+from tugi.api.people import ViewPurposeSerializer
 from tugi.api.permissions import ActionPermissions, own_unless
+from tugi.api.person_reads import OnePersonFilter, PersonListLogMixin, logged_list
 from tugi.api.schema import ApiAutoSchema
 from tugi.people.models import Absence, Person
 
@@ -145,6 +147,17 @@ class ProposalConfirmSerializer(serializers.Serializer[Any]):
 # --- filters ----------------------------------------------------------------------------------
 
 
+def _persons_of_own_orders(user: Any) -> Q:
+    """Whom a caller without `access.view_substitution` may name: the absent persons and the
+    substitutes of the orders in which they are one or the other (their own rows)."""
+    own = Substitution.objects.filter(Q(absentee__user_id=user.pk) | Q(substitute__user_id=user.pk))
+    return (
+        Q(user_id=user.pk)
+        | Q(pk__in=own.values("absentee_id"))
+        | Q(pk__in=own.values("substitute_id"))
+    )
+
+
 class SubstitutionFilter(django_filters.FilterSet):
     """Filters for the substitution list."""
 
@@ -160,13 +173,20 @@ class SubstitutionFilter(django_filters.FilterSet):
         ],
         help_text="`current`: in force now; `upcoming`: starts later; `past`: ended.",
     )
-    person = django_filters.ModelChoiceFilter(
-        queryset=Person.objects.all(),
-        method="filter_person",
-        help_text="The absent person or the substitute.",
+    # field_name only tells the OpenAPI generator the parameter is a person's id.
+    person = OnePersonFilter(
+        VIEW,
+        field_name="absentee",
+        own=_persons_of_own_orders,
+        lookups=("absentee", "substitute"),
+        help_text="The absent person or the substitute; reading the list is logged.",
     )
-    absentee = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
-    substitute = django_filters.ModelChoiceFilter(queryset=Person.objects.all())
+    absentee = OnePersonFilter(
+        VIEW, own=_persons_of_own_orders, help_text="Reading the list is logged."
+    )
+    substitute = OnePersonFilter(
+        VIEW, own=_persons_of_own_orders, help_text="Reading the list is logged."
+    )
 
     class Meta:
         model = Substitution
@@ -181,11 +201,6 @@ class SubstitutionFilter(django_filters.FilterSet):
         if value == "upcoming":
             return queryset.filter(starts_at__gt=now)
         return queryset.filter(ends_at__lte=now)
-
-    def filter_person(
-        self, queryset: QuerySet[Substitution], name: str, value: Person
-    ) -> QuerySet[Substitution]:
-        return queryset.filter(Q(absentee=value) | Q(substitute=value))
 
 
 # --- the viewset --------------------------------------------------------------------------------
@@ -208,14 +223,21 @@ def substitution_queryset() -> QuerySet[Substitution]:
     list=extend_schema(
         summary="List substitutions",
         description="Latest start first. Without `access.view_substitution` only those in "
-        "which the caller is the absent person or the substitute.",
+        "which the caller is the absent person or the substitute."
+        + logged_list("`person`, `absentee` or `substitute`; each person named is one read"),
+        parameters=[ViewPurposeSerializer],
     ),
     retrieve=extend_schema(summary="Get a substitution"),
 )
 class SubstitutionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Substitution]
+    PersonListLogMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[Substitution],
 ):
     """Substitution orders and proposals (asendamise korraldused)."""
+
+    read_permission = VIEW
 
     serializer_class = SubstitutionSerializer
     filterset_class = SubstitutionFilter

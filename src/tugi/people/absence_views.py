@@ -4,6 +4,8 @@ changing and cancelling one by hand.
 The vacation schedule arrives by import (HR); these pages are for what the schedule does not
 hold (sick leave, study leave) and for corrections. Every change goes through the absence
 actions, which tell the substitution engine: orders for an absence move or are cancelled with it.
+The list narrowed to one person is a logged read of that person (`people.person.view`, see
+`tugi.people.view_log`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from tugi.people import absence_queries as queries
-from tugi.people import actions
+from tugi.people import actions, view_log
 from tugi.people.absence_forms import AbsenceFilterForm, AbsenceForm, CancelAbsenceForm
 from tugi.people.forms import add_action_errors
 from tugi.people.models import Absence, Person
@@ -27,6 +29,10 @@ def absence_list(request: HttpRequest) -> HttpResponse:
     """Absences now and to come (or past), filtered, one keyset page at a time."""
     form = AbsenceFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else queries.AbsenceFilters()
+    if filters.person is not None:
+        # One person's absences are their personal data (see tugi.people.view_log).
+        ctx = view_log.valid_ctx(request.GET.get("ctx"))
+        view_log.log_view(request.user, filters.person, view_log.VIEW_PERSON, ctx=ctx)
     page = queries.absence_page(filters, request.GET.get("cursor", ""))
     filtered = bool(
         filters.kind or filters.source or filters.org_unit or filters.person or filters.cancelled

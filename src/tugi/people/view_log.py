@@ -3,11 +3,19 @@
 Opening one person's record by anyone but that person is an audit event with a purpose: the
 person page (`people.person.view`), the person's access page, "why do they hold this role" and
 the pages of one of their grants or accounts (`access.person.view`), and in the API the person
-detail (`people.person.view`), explain, one grant or account, and the grant and account lists
-filtered by `person` (`access.person.view`): a list narrowed to one person shows that person's
-data. Lists and search results across people show names and units only and are not logged;
-one's own record is never logged. The auditor's trail of one person
-(`core.audit.view_person_trail`) goes through the same duplicate check (`log_once`).
+detail (`people.person.view`), explain, one grant or account (`access.person.view`).
+
+A list narrowed to one person shows that person's data, so it is logged the same way: the
+absence list filtered by a person (`people.person.view`); the substitution list filtered by a
+person and the Changes page when its search finds exactly one person (`access.person.view`); in
+the API the accounts, grants, access requests and their items, findings and changes filtered by
+`person`, and substitutions by `person`, `absentee` or `substitute` (`access.person.view`, one
+event per person named; `tugi.api.person_reads`). Only callers who may read everyone's rows are
+logged: the others see their own rows only, and may name only the persons of those rows (any
+other id is the same 400 as one that does not exist). Lists and search results across people
+show names and units only and are not logged; one's own record is never logged. The auditor's
+trail of one person (`core.audit.view_person_trail`) goes through the same duplicate check
+(`log_once`).
 
 The purpose, in this order:
 

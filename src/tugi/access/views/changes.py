@@ -2,7 +2,9 @@
 that need the desk (failed, overdue, to confirm in the target system), and the engine's health.
 
 Reads come from `tugi.access.lifecycle.lateness`; confirming and retrying go through
-`tugi.access.actions.changes`, which check the permission and four eyes again.
+`tugi.access.actions.changes`, which check the permission and four eyes again. A list narrowed
+to one person (a search that finds exactly one) is a logged read of that person's access
+(`access.person.view`, see `tugi.people.view_log`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from tugi.access.actions import changes as change_actions
 from tugi.access.lifecycle import lateness
 from tugi.access.models import Change, TargetSystem
 from tugi.access.views._common import permission, render_maybe_partial, safe_next
+from tugi.people import view_log
+from tugi.people.models import Person
 from tugi.people.queries import PersonFilters, search_persons
 
 VIEW = "access.view_change"
@@ -105,19 +109,32 @@ class ChangeRow:
         )
 
 
-def _query(request: HttpRequest, values: dict[str, Any]) -> lateness.ChangeQuery:
+def _query(
+    request: HttpRequest, values: dict[str, Any]
+) -> tuple[lateness.ChangeQuery, Person | None]:
+    """The list's query, and the one person it is narrowed to when the search finds exactly one
+    (the person's page links here with their e-mail): a list of one person's changes is a read
+    of that person. The search is read once for at most two matches; several are a subquery."""
     q = (values.get("q") or "").strip()
     persons = None
+    person = None
     if q:
-        persons = search_persons(request.user, PersonFilters(q=q)).order_by().values("id")
+        found = search_persons(request.user, PersonFilters(q=q)).order_by()
+        first = list(found[:2])
+        if len(first) == 1:
+            person = first[0]
+        else:
+            persons = found.values("id")
     system = values.get("system")
-    return lateness.ChangeQuery(
+    query = lateness.ChangeQuery(
         show=values["show"],
         period=values["period"],
         kind=values.get("kind") or "",
         system_id=system.pk if system is not None else None,
+        person_id=person.pk if person is not None else None,
         persons=persons,
     )
+    return query, person
 
 
 @permission(VIEW)
@@ -134,7 +151,11 @@ def changes(request: HttpRequest) -> HttpResponse:
             data[name] = default
     form = ChangeFilterForm(data)
     values = form.values()
-    query = _query(request, values)
+    query, person = _query(request, values)
+    if person is not None:
+        # The list of one person's changes shows their access (see tugi.people.view_log).
+        ctx = view_log.valid_ctx(request.GET.get("ctx"))
+        view_log.log_view(request.user, person, view_log.VIEW_PERSON_ACCESS, ctx=ctx)
     page = lateness.change_page(query, request.GET.get("cursor", ""), now)
     report = lateness.lateness_report(
         values["period"], now=now, kind=query.kind, system_id=query.system_id
@@ -153,7 +174,9 @@ def changes(request: HttpRequest) -> HttpResponse:
         "period_label": lateness.PERIODS[values["period"]][1],
         "can_confirm": can_confirm,
         "confirmable": can_confirm and any(r.confirmable for r in rows),
-        "filtered": bool(query.kind or query.system_id or query.persons is not None),
+        "filtered": bool(
+            query.kind or query.system_id or query.persons is not None or person is not None
+        ),
         "late_after": lateness.human_duration(lateness.LATE_AFTER_MS),
     }
     return render_maybe_partial(

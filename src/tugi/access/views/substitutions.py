@@ -4,7 +4,8 @@ and the confirm, cancel and change-period buttons.
 Who sees what: `access.view_substitution` (the desk, approvers, HR, owners, auditors) sees every
 order; anyone sees the orders in which they are the absent person or the substitute. Who may
 change what is the actions' question (`tugi.access.actions.substitution`); the page shows a
-button only to those the action would let through.
+button only to those the action would let through. The list narrowed to one person is a logged
+read of that person's access (`access.person.view`, see `tugi.people.view_log`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tugi.access.substitution_forms import (
     days_of,
 )
 from tugi.access.views._common import is_own, permission, person_of, render_maybe_partial
+from tugi.people import view_log
 from tugi.people.forms import add_action_errors
 from tugi.people.models import Absence, Person
 
@@ -66,6 +68,10 @@ def substitution_list(request: HttpRequest) -> HttpResponse:
     """Every substitution, filtered by when, state and person, one keyset page at a time."""
     form = SubstitutionFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else queries.SubstitutionFilters()
+    if filters.person is not None:
+        # The orders of one person show their access (see tugi.people.view_log).
+        ctx = view_log.valid_ctx(request.GET.get("ctx"))
+        view_log.log_view(request.user, filters.person, view_log.VIEW_PERSON_ACCESS, ctx=ctx)
     page = queries.page(filters, request.GET.get("cursor", ""))
     context = {
         "form": form,
