@@ -41,6 +41,7 @@ from functools import reduce
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+from tugi.core import fts
 from tugi.desk.models import Case
 
 # A trigram needs three characters; shorter words cannot narrow the search through the index.
@@ -54,8 +55,6 @@ FTS_TABLE = "desk_case_fts"
 # The same over the open cases only (migration desk.0004), and the statuses it holds.
 OPEN_FTS_TABLE = "desk_case_open_fts"
 OPEN_STATUSES = frozenset({"new", "open", "waiting_requester", "waiting_third_party"})
-
-_fts_present: dict[tuple[str, str], bool] = {}
 
 
 @dataclass(frozen=True)
@@ -80,15 +79,7 @@ def words_of(text: str) -> list[str]:
 
 
 def _fts_ready(table: str = FTS_TABLE) -> bool:
-    """Whether this SQLite database has the FTS table (the library may lack FTS5)."""
-    key = (str(connection.settings_dict["NAME"]), table)
-    if key not in _fts_present:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [table]
-            )
-            _fts_present[key] = cursor.fetchone() is not None
-    return _fts_present[key]
+    return fts.ready(table)
 
 
 def _any_case(word: str) -> Q:
@@ -103,16 +94,11 @@ def _all(conditions: Sequence[Q]) -> Q:
     return reduce(Q.__and__, conditions, Q())
 
 
-def _fts_match(words: Sequence[str]) -> str:
-    # Each word a quoted FTS5 string: no operator or column filter can be smuggled in.
-    return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
-
-
 def _fts_ids(words: Sequence[str], limit: int, table: str = FTS_TABLE) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT rowid FROM {table} WHERE {table} MATCH %s LIMIT %s",  # noqa: S608 - a constant
-            [_fts_match(words), limit],
+            [fts.match(words), limit],
         )
         return [row[0] for row in cursor.fetchall()]
 

@@ -20,6 +20,7 @@ from django.db import connections
 from django.db.models import Count, F, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from tugi.core import fts
 from tugi.core.text import fold
 from tugi.people.models import OrgUnit, Person, Position
 
@@ -227,29 +228,17 @@ def _search_terms(user: User, filters: PersonFilters) -> list[str]:
 
 
 PERSON_FTS = "people_person_fts"
-_fts_present: dict[str, bool] = {}
 
 
 def _fts_ready(alias: str) -> bool:
-    """Whether this SQLite database has the persons' trigram table (the library may lack FTS5)."""
-    connection = connections[alias]
-    name = str(connection.settings_dict["NAME"])
-    if name not in _fts_present:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [PERSON_FTS]
-            )
-            _fts_present[name] = cursor.fetchone() is not None
-    return _fts_present[name]
+    return fts.ready(PERSON_FTS, alias)
 
 
 def _fts_matches(terms: Sequence[str]) -> RawSQL:
     """The ids of the persons whose search text contains every term (three letters or more)."""
-    # Each term a quoted FTS5 string: no operator or column filter can be smuggled in.
-    match = " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
     # The table name is a constant and the words travel as a parameter.
     sql = "SELECT rowid FROM people_person_fts WHERE people_person_fts MATCH %s"
-    return RawSQL(sql, (match,))  # noqa: S611
+    return RawSQL(sql, (fts.match(terms),))  # noqa: S611
 
 
 def search_persons(user: User, filters: PersonFilters) -> QuerySet[Person]:
