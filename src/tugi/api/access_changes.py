@@ -5,6 +5,9 @@ retrying a failed one.
 Reads come from `tugi.access.lifecycle.lateness`; every change of state goes through
 `tugi.access.actions.changes`, which checks the permission again and refuses changes of one's
 own access (four eyes).
+
+A change is of one person's access: reading one (by anyone but that person) or the list filtered
+by `person` is a logged read of that person (`access.person.view`, see `tugi.api.person_reads`).
 """
 
 from typing import Any
@@ -25,7 +28,7 @@ from tugi.access.models import Change, TargetSystem
 from tugi.api.access_grants import read_body, read_query
 from tugi.api.people import ViewPurposeSerializer
 from tugi.api.permissions import ActionPermissions
-from tugi.api.person_reads import OnePersonFilter, PersonListLogMixin, logged_list
+from tugi.api.person_reads import LOGGED_ONE, OnePersonFilter, PersonViewLogMixin, logged_list
 from tugi.api.schema import ApiAutoSchema
 
 VIEW_CHANGE = "access.view_change"
@@ -256,9 +259,13 @@ class ChangeFilter(django_filters.FilterSet):
         + logged_list("`person`", own_rows=False),
         parameters=[ViewPurposeSerializer],
     ),
-    retrieve=extend_schema(summary="Get a change"),
+    retrieve=extend_schema(
+        summary="Get a change",
+        description="A read of the person whose access the change is. " + LOGGED_ONE,
+        parameters=[ViewPurposeSerializer],
+    ),
 )
-class ChangeViewSet(PersonListLogMixin, viewsets.ReadOnlyModelViewSet[Change]):
+class ChangeViewSet(PersonViewLogMixin, viewsets.ReadOnlyModelViewSet[Change]):
     """The lifecycle engine's changes (read-only), confirming and retrying them, lateness."""
 
     read_permission = VIEW_CHANGE

@@ -3,6 +3,9 @@
 The findings are stored by `tugi.access.compliance`; the list reads them, and `evaluate` runs the
 full evaluation on demand (the scheduled run and the per-person re-evaluation after each change
 keep them current otherwise).
+
+A finding is about one person: reading one (by anyone but that person) or the list filtered by
+`person` is a logged read of that person (`access.person.view`, see `tugi.api.person_reads`).
 """
 
 from typing import Any
@@ -24,7 +27,7 @@ from tugi.access.models import Finding
 from tugi.access.views.compliance import may_evaluate
 from tugi.api.people import SubtreeFilter, ViewPurposeSerializer
 from tugi.api.permissions import ActionPermissions
-from tugi.api.person_reads import OnePersonFilter, PersonListLogMixin, logged_list
+from tugi.api.person_reads import LOGGED_ONE, OnePersonFilter, PersonViewLogMixin, logged_list
 from tugi.api.schema import ApiAutoSchema
 
 VIEW_FINDING = "access.view_finding"
@@ -136,9 +139,13 @@ class FindingFilter(django_filters.FilterSet):
         + logged_list("`person`", own_rows=False),
         parameters=[ViewPurposeSerializer],
     ),
-    retrieve=extend_schema(summary="Get a finding"),
+    retrieve=extend_schema(
+        summary="Get a finding",
+        description="A read of the person the finding is about. " + LOGGED_ONE,
+        parameters=[ViewPurposeSerializer],
+    ),
 )
-class FindingViewSet(PersonListLogMixin, viewsets.ReadOnlyModelViewSet[Finding]):
+class FindingViewSet(PersonViewLogMixin, viewsets.ReadOnlyModelViewSet[Finding]):
     """Compliance findings (read-only), and running the evaluation."""
 
     read_permission = VIEW_FINDING

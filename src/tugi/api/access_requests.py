@@ -4,6 +4,11 @@ Every change goes through `tugi.access.actions.requests`; this module only turns
 actions' arguments and their answers back into JSON. The actions validate the whole request and
 raise one error whose keys name the item and field (`items[1].valid_to`); type errors found here
 first use the same keys, so a client handles one shape.
+
+A request shows its person's access (the person it is for, not the filer): reading one request or
+one item by anyone but that person is a logged read of the person (`access.person.view`, see
+`tugi.api.person_reads`), as are the request and item lists narrowed to one person (`person`) or,
+for items, to one request (`request`).
 """
 
 from typing import Any, cast
@@ -37,7 +42,13 @@ from tugi.access.models import (
 )
 from tugi.api.people import ViewPurposeSerializer
 from tugi.api.permissions import ActionPermissions, own_unless
-from tugi.api.person_reads import OnePersonFilter, PersonListLogMixin, logged_list
+from tugi.api.person_reads import (
+    LOGGED_ONE,
+    OnePersonFilter,
+    OneRecordFilter,
+    PersonViewLogMixin,
+    logged_list,
+)
 from tugi.api.schema import ApiAutoSchema
 from tugi.people.models import Person
 
@@ -331,7 +342,9 @@ def _visible_requests(request: Any) -> QuerySet[AccessRequest]:
     user = getattr(request, "user", None)
     if user is None:  # the OpenAPI generator
         return AccessRequest.objects.none()
-    return own_unless(user, VIEW_REQUEST, AccessRequest.objects.all(), *_OWN)
+    # With its person: the items of one request are a logged read of them.
+    requests = AccessRequest.objects.select_related("person")
+    return own_unless(user, VIEW_REQUEST, requests, *_OWN)
 
 
 class AccessRequestFilter(django_filters.FilterSet):
@@ -361,7 +374,11 @@ class AccessRequestItemFilter(django_filters.FilterSet):
         choices=AccessRequestItem.Kind.choices, distinct=False
     )
     system = django_filters.ModelChoiceFilter(queryset=TargetSystem.objects.all())
-    request = django_filters.ModelChoiceFilter(queryset=_visible_requests)
+    request = OneRecordFilter(
+        queryset=_visible_requests,
+        person_of=lambda access_request: access_request.person,
+        help_text="The items of this request; reading them is a read of its person, logged.",
+    )
     person = OnePersonFilter(
         VIEW_REQUEST, field_name="request__person", own=_persons_of_own_requests
     )
@@ -394,10 +411,14 @@ def request_queryset() -> QuerySet[AccessRequest]:
         "them." + logged_list("`person`"),
         parameters=[ViewPurposeSerializer],
     ),
-    retrieve=extend_schema(summary="Get an access request"),
+    retrieve=extend_schema(
+        summary="Get an access request",
+        description="A read of the person the request is for. " + LOGGED_ONE,
+        parameters=[ViewPurposeSerializer],
+    ),
 )
 class AccessRequestViewSet(
-    PersonListLogMixin,
+    PersonViewLogMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[AccessRequest],
@@ -546,13 +567,18 @@ class AccessRequestViewSet(
         summary="List request items",
         description="Oldest first. `state=approved` is the desk's fulfilment queue. Without "
         "`access.view_accessrequest` only items of the caller's own requests, and only those "
-        "requests may be named in `request`." + logged_list("`person`"),
+        "requests may be named in `request`."
+        + logged_list("`person`, or `request`: the person the request is for"),
         parameters=[ViewPurposeSerializer],
     ),
-    retrieve=extend_schema(summary="Get a request item"),
+    retrieve=extend_schema(
+        summary="Get a request item",
+        description="A read of the person the item's request is for. " + LOGGED_ONE,
+        parameters=[ViewPurposeSerializer],
+    ),
 )
 class AccessRequestItemViewSet(
-    PersonListLogMixin, viewsets.ReadOnlyModelViewSet[AccessRequestItem]
+    PersonViewLogMixin, viewsets.ReadOnlyModelViewSet[AccessRequestItem]
 ):
     """The changes requests ask for; approved ones are fulfilled by the desk."""
 
@@ -573,7 +599,13 @@ class AccessRequestItemViewSet(
         if getattr(self, "swagger_fake_view", False):
             return AccessRequestItem.objects.none()
         queryset = _items().select_related("request")
+        if self.action == "retrieve":
+            # One item is a logged read of the request's person: loaded with it, not after.
+            queryset = queryset.select_related("request__person")
         return own_unless(self.request.user, VIEW_REQUEST, queryset, *_OWN_ITEM)
+
+    def persons_of(self, row: AccessRequestItem) -> list[Person]:
+        return [row.request.person]
 
     @extend_schema(
         summary="Fulfil an approved item",

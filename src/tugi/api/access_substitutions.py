@@ -5,6 +5,10 @@ the authority again (the absentee's manager or unit head above them, or HR), val
 audits; this module only turns JSON into the actions' arguments. Without
 `access.view_substitution` a caller sees only the substitutions in which they are the absent
 person or the substitute.
+
+An order shows the access of both its persons: reading one by anyone else is a logged read of the
+absent person and of the substitute (`access.person.view`, one event each, none for the caller's
+own person), as the list filtered by a person is (see `tugi.api.person_reads`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from tugi.access.actions import substitution as actions
 from tugi.access.models import Grant, Role, Substitution
 from tugi.api.people import ViewPurposeSerializer
 from tugi.api.permissions import ActionPermissions, own_unless
-from tugi.api.person_reads import OnePersonFilter, PersonListLogMixin, logged_list
+from tugi.api.person_reads import LOGGED_ONE, OnePersonFilter, PersonViewLogMixin, logged_list
 from tugi.api.schema import ApiAutoSchema
 from tugi.people.models import Absence, Person
 
@@ -227,10 +231,15 @@ def substitution_queryset() -> QuerySet[Substitution]:
         + logged_list("`person`, `absentee` or `substitute`; each person named is one read"),
         parameters=[ViewPurposeSerializer],
     ),
-    retrieve=extend_schema(summary="Get a substitution"),
+    retrieve=extend_schema(
+        summary="Get a substitution",
+        description="A read of the absent person and of the substitute, one event each. "
+        + LOGGED_ONE,
+        parameters=[ViewPurposeSerializer],
+    ),
 )
 class SubstitutionViewSet(
-    PersonListLogMixin,
+    PersonViewLogMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[Substitution],
@@ -259,6 +268,9 @@ class SubstitutionViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Substitution.objects.none()
         return own_unless(self.request.user, VIEW, substitution_queryset(), *_OWN)
+
+    def persons_of(self, row: Substitution) -> list[Person]:
+        return [row.absentee, row.substitute]
 
     def _answer(self, order: Substitution, code: int = status.HTTP_200_OK) -> Response:
         fresh = substitution_queryset().get(pk=order.pk)

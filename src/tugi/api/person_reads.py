@@ -6,10 +6,17 @@ filter is a `OnePersonFilter`: it loads the person to check the id (as any id fi
 leaves them on the request, and the view's `PersonListLogMixin` logs the read of each person so
 named (`access.person.view`) for callers who may read everyone's rows. A caller who may not reads
 only their own rows, is not logged, and may name only the persons of those rows: any other id is
-the same 400 as an id that does not exist, so the answer does not tell who exists.
+the same 400 as an id that does not exist, so the answer does not tell who exists. A filter that
+names one record of a person (the item list's `request`) is a `OneRecordFilter`: the same, with
+the record's person.
 
-Within the ten-minute window a logged list costs one SELECT more than an unlogged one (the
-duplicate check); the person is the one the filter already loaded.
+One record that shows a person's access (a grant, an account, an access request or one of its
+items, a finding, a change, a substitution) is a logged read of its person, or of each of its
+persons (a substitution's absent person and substitute), by anyone but that person:
+`PersonViewLogMixin`, whose `persons_of` names them.
+
+Within the ten-minute window a logged read costs one SELECT more per person than an unlogged one
+(the duplicate check); the person is the one the filter or the record's query already loaded.
 """
 
 from collections.abc import Callable
@@ -36,16 +43,11 @@ def read_query(request: Request, serializer_class: type[serializers.Serializer[A
     return given.validated_data
 
 
-def log_person_view(request: Request, person: Person) -> None:
-    """Log that the caller read the person's access (`access.person.view`), with `?purpose=`
+def log_person_views(request: Request, persons: list[Person]) -> None:
+    """Log that the caller read each person's access (`access.person.view`), with `?purpose=`
     or else their role duty; nothing for their own, and nothing more for the same caller, person
     and purpose within ten minutes. Called before the answer is built: a read that cannot be
     logged is not answered."""
-    log_person_views(request, [person])
-
-
-def log_person_views(request: Request, persons: list[Person]) -> None:
-    """`log_person_view` for each person (the purpose read once)."""
     if not persons:
         return
     given = read_query(request, ViewPurposeSerializer).get("purpose", "")
@@ -113,6 +115,21 @@ class OnePersonFilter(django_filters.ModelChoiceFilter):
         return qs.filter(either)
 
 
+class OneRecordFilter(django_filters.ModelChoiceFilter):
+    """One record's rows (the items of one request): they show the record's person, who is left
+    on the request for the view to log, as `OnePersonFilter` does. `person_of` names the person of
+    a record; the queryset should load them with it (no query more)."""
+
+    def __init__(self, *args: Any, person_of: Callable[[Any], Person], **kwargs: Any) -> None:
+        self.person_of = person_of
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        if value is not None:
+            _remember(self.parent.request, self.person_of(value))
+        return super().filter(qs, value)
+
+
 class PersonListLogMixin:
     """A list narrowed to one person by a `OnePersonFilter` is a logged read of that person, for
     callers who may read everyone's rows (`read_permission`): without it a list holds only the
@@ -133,14 +150,31 @@ class PersonListLogMixin:
 
 
 class PersonViewLogMixin(PersonListLogMixin):
-    """As `PersonListLogMixin`, and one record of a person (`row.person`) is a logged read of that
-    person too."""
+    """As `PersonListLogMixin`, and one record of a person (`persons_of`: `row.person`) is a
+    logged read of that person too, by anyone but that person: whoever may open the record sees
+    the person's data in it."""
+
+    def persons_of(self, row: Any) -> list[Person]:
+        """The persons whose data the record shows (loaded with it)."""
+        return [row.person]
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         view = cast(viewsets.GenericViewSet[Any], self)
         row = view.get_object()
-        log_person_view(request, row.person)
+        persons: list[Person] = []
+        for person in self.persons_of(row):
+            if all(p.pk != person.pk for p in persons):
+                persons.append(person)
+        log_person_views(request, persons)
         return Response(view.get_serializer(row).data)
+
+
+# The OpenAPI description of a logged read of one record.
+LOGGED_ONE = (
+    "Reading anyone's but one's own is written to the audit log (`access.person.view`) with "
+    "the purpose (`purpose`, else the caller's role duty), at most once in ten minutes for the "
+    "same caller, person and purpose."
+)
 
 
 def logged_list(filters: str, *, own_rows: bool = True) -> str:

@@ -1,18 +1,23 @@
 """Logging who opened whose record, and why.
 
 Opening one person's record by anyone but that person is an audit event with a purpose: the
-person page (`people.person.view`), the person's access page, "why do they hold this role" and
-the pages of one of their grants or accounts (`access.person.view`), and in the API the person
-detail (`people.person.view`), explain, one grant or account (`access.person.view`).
+person page (`people.person.view`), the person's access page, "why do they hold this role", the
+pages of one of their grants or accounts, of an access request for them, of a substitution order
+in which they are the absent person or the substitute (one event for each of the two), and the
+request form filed for them (it shows their current and justified roles) (`access.person.view`);
+in the API the person detail (`people.person.view`), explain, one grant, account, access request
+or request item (a read of the person the request is for, not of the filer), finding, change or
+substitution (both its persons) (`access.person.view`).
 
 A list narrowed to one person shows that person's data, so it is logged the same way: the
 absence list filtered by a person (`people.person.view`); the substitution list filtered by a
 person and the Changes page when its search finds exactly one person (`access.person.view`); in
 the API the accounts, grants, access requests and their items, findings and changes filtered by
-`person`, and substitutions by `person`, `absentee` or `substitute` (`access.person.view`, one
-event per person named; `tugi.api.person_reads`). Only callers who may read everyone's rows are
-logged: the others see their own rows only, and may name only the persons of those rows (any
-other id is the same 400 as one that does not exist). Lists and search results across people
+`person`, the items filtered by `request` (its person), and substitutions by `person`, `absentee`
+or `substitute` (`access.person.view`, one event per person named; `tugi.api.person_reads`).
+Lists are logged only for callers who may read everyone's rows: the others see their own rows
+only, and may name only the persons of those rows (any other id is the same 400 as one that does
+not exist); one record is logged for whoever may open it. Lists and search results across people
 show names and units only and are not logged; one's own record is never logged. The auditor's
 trail of one person (`core.audit.view_person_trail`) goes through the same duplicate check
 (`log_once`).
@@ -20,10 +25,12 @@ trail of one person (`core.audit.view_person_trail`) goes through the same dupli
 The purpose, in this order:
 
 1. The context the viewer came from, when the link carried one: `?ctx=case-123` from a desk case,
-   `request-45` from an access request (the approver's inbox leads there), `finding-7`,
-   `change-9`, `substitution-3`, `import-5`. Only a known kind and a number are accepted and the
-   token is turned into text ("case #123"); anything else is ignored, so a link cannot smuggle
-   free text into the log. The API takes a free-text `purpose` instead (a token is expanded).
+   `request-45` from an access request (the approver's inbox and the desk's fulfilment queue
+   lead to the request page with it), `finding-7`, `change-9`, `substitution-3` (the proposals
+   inbox leads to the order with it), `import-5`. Only a known kind and a number are accepted
+   and the token is turned into text ("case #123"); anything else is ignored, so a link cannot
+   smuggle free text into the log. The API takes a free-text `purpose` instead (a token is
+   expanded).
 2. Otherwise the viewer's duty from their app roles: "role duty: desk work, approval of access".
 
 Purposes Tugi writes are in the agency's language (`settings.LANGUAGE_CODE`), whatever language

@@ -1,4 +1,11 @@
-"""Access requests: the form, the request page with its decisions, the inbox, the queue."""
+"""Access requests: the form, the request page with its decisions, the inbox, the queue.
+
+A request shows its person's access (the person it is for), and the form filed for someone shows
+their current and justified roles: opening either by anyone but that person is a logged read of
+the person (`access.person.view`, see `tugi.people.view_log`). The purpose is the context of the
+link (`?ctx=request-45` from the approver's inbox and the fulfilment queue), else the viewer's
+role duty. A form sent back with errors shows the page again and goes through the same check.
+"""
 
 import datetime
 from typing import Any
@@ -37,9 +44,16 @@ from tugi.access.views._common import (
     render_maybe_partial,
     safe_next,
 )
+from tugi.people import view_log
 from tugi.people.models import Person
 
 Kind = AccessRequestItem.Kind
+
+
+def _log_view(request: HttpRequest, person: Person) -> None:
+    """A read of the person's access, unless it is the viewer's own (see the module's doc)."""
+    ctx = view_log.valid_ctx(request.GET.get("ctx"))
+    view_log.log_view(request.user, person, view_log.VIEW_PERSON_ACCESS, ctx=ctx)
 
 
 # --- the request form ---------------------------------------------------------------------------
@@ -144,6 +158,8 @@ def _request_form_page(
     """The request form for `person`: filing anew, or changing a returned request."""
     now = timezone.now()
     own = is_own(request, person)
+    if not own:
+        _log_view(request, person)  # it shows their current and justified roles
     kwargs = _item_form_kwargs(person, own, now)
     role_marks = kwargs.pop("role_marks")
     focus_row: int | None = None
@@ -298,6 +314,7 @@ def _detail_page(
     decision_form: DecisionForm | None = None,
     cancel_form: CancelRequestForm | None = None,
 ) -> HttpResponse:
+    _log_view(request, access_request.person)
     user = request.user
     items = list(access_request.items.all())
     blocking = page_queries.annotate_conflicts(items)

@@ -5,7 +5,9 @@ Who sees what: `access.view_substitution` (the desk, approvers, HR, owners, audi
 order; anyone sees the orders in which they are the absent person or the substitute. Who may
 change what is the actions' question (`tugi.access.actions.substitution`); the page shows a
 button only to those the action would let through. The list narrowed to one person is a logged
-read of that person's access (`access.person.view`, see `tugi.people.view_log`).
+read of that person's access (`access.person.view`, see `tugi.people.view_log`), and so is an
+order's page, of the absent person and of the substitute (one event each, none for the viewer's
+own person), with the purpose of the link (`?ctx=`) or the viewer's role duty.
 """
 
 from __future__ import annotations
@@ -117,6 +119,9 @@ def _order(request: HttpRequest, pk: int) -> Substitution:
 
 
 def _detail(request: HttpRequest, order: Substitution, **forms: Any) -> HttpResponse:
+    ctx = view_log.valid_ctx(request.GET.get("ctx"))
+    for person in (order.absentee, order.substitute):
+        view_log.log_view(request.user, person, view_log.VIEW_PERSON_ACCESS, ctx=ctx)
     now = timezone.now()
     grants = queries.grants_of(order)
     first, last = days_of(order.starts_at, order.ends_at)
