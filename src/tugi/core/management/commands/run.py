@@ -11,6 +11,10 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+# gunicorn's default format, with the request line as method, path and protocol (`%(U)s` has no
+# query string) and without the referrer.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
+
 
 class Command(BaseCommand):
     help = "Apply migrations, then start the web server (gunicorn) and the background worker."
@@ -46,6 +50,10 @@ class Command(BaseCommand):
             str(opts["web_workers"]),
             "--access-logfile",
             "-",
+            # Paths without their query strings and no referrer: a search for a person's name
+            # or personal code must not end up in the server's logs.
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
             "--graceful-timeout",
             "10",
         ]
