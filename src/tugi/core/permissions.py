@@ -4,6 +4,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from tugi.core.backends import role_names
 from tugi.core.roles import AppRole
 
 # Who performs an action: a signed-in user, or None for the system itself (the worker, an
@@ -21,10 +22,10 @@ def has_role(user: Actor, role: AppRole) -> bool:
     """Whether the user holds the app role (membership of the role's group)."""
     if user is None or not user.is_authenticated:
         return False
-    return user.groups.filter(name=role.value).exists()
+    return role.value in role_names(user)
 
 
 def roles_of(user: Actor) -> set[str]:
     if user is None or not user.is_authenticated:
         return set()
-    return set(user.groups.values_list("name", flat=True))
+    return set(role_names(user))

@@ -42,6 +42,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from tugi.core import fts
+from tugi.desk import actions
 from tugi.desk.models import Case
 
 # A trigram needs three characters; shorter words cannot narrow the search through the index.
@@ -54,7 +55,7 @@ SCOPED = 5000
 FTS_TABLE = "desk_case_fts"
 # The same over the open cases only (migration desk.0004), and the statuses it holds.
 OPEN_FTS_TABLE = "desk_case_open_fts"
-OPEN_STATUSES = frozenset({"new", "open", "waiting_requester", "waiting_third_party"})
+OPEN_STATUSES = frozenset(str(s) for s in actions.OPEN_STATUSES)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ own person), with the purpose of the link (`?ctx=`) or the viewer's role duty.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -151,69 +152,72 @@ def substitution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, _order(request, pk))
 
 
-@permission("access.change_substitution")
-@require_POST
-def substitution_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    """Turn a proposal into an order."""
+def _order_button(
+    request: HttpRequest,
+    pk: int,
+    form_class: type[Any],
+    name: str,
+    act: Callable[[Substitution, Any], object],
+    done: str,
+) -> HttpResponse:
+    """A button on the order's page: its form (prefix `name`), the action, then the page again,
+    with the success message, the action's refusal, or the form's errors."""
     order = _order(request, pk)
-    form = ConfirmForm(request.POST, prefix="confirm")
+    form = form_class(request.POST, prefix=name)
     if form.is_valid():
         try:
-            actions.confirm_proposal(
-                request.user,
-                order,
-                directive=form.cleaned_data["directive"],
-                exclusive=form.cleaned_data["exclusive"],
-            )
+            act(order, form)
         except PermissionDenied as exc:
             return _refused(request, order, exc)
         except ValidationError as exc:
             _form_error(form, exc)
         else:
-            messages.success(request, _("The substitution is ordered; the rights are granted."))
+            messages.success(request, done)
             return redirect("access:substitution_detail", pk=order.pk)
-    return _detail(request, order, confirm_form=form)
+    return _detail(request, order, **{f"{name}_form": form})
+
+
+@permission("access.change_substitution")
+@require_POST
+def substitution_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Turn a proposal into an order."""
+
+    def confirm(order: Substitution, form: ConfirmForm) -> object:
+        data = form.cleaned_data
+        return actions.confirm_proposal(
+            request.user, order, directive=data["directive"], exclusive=data["exclusive"]
+        )
+
+    done = _("The substitution is ordered; the rights are granted.")
+    return _order_button(request, pk, ConfirmForm, "confirm", confirm, done)
 
 
 @permission("access.change_substitution")
 @require_POST
 def substitution_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Cancel an order or a proposal."""
-    order = _order(request, pk)
-    form = CancelForm(request.POST, prefix="cancel")
-    if form.is_valid():
-        try:
-            actions.cancel_substitution(request.user, order, reason=form.cleaned_data["reason"])
-        except PermissionDenied as exc:
-            return _refused(request, order, exc)
-        except ValidationError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, _("The substitution is cancelled."))
-            return redirect("access:substitution_detail", pk=order.pk)
-    return _detail(request, order, cancel_form=form)
+
+    def cancel(order: Substitution, form: CancelForm) -> object:
+        reason = form.cleaned_data["reason"]
+        return actions.cancel_substitution(request.user, order, reason=reason)
+
+    done = _("The substitution is cancelled.")
+    return _order_button(request, pk, CancelForm, "cancel", cancel, done)
 
 
 @permission("access.change_substitution")
 @require_POST
 def substitution_period(request: HttpRequest, pk: int) -> HttpResponse:
     """Move an order's period; its grants follow at once."""
-    order = _order(request, pk)
-    form = PeriodDaysForm(request.POST, prefix="period")
-    if form.is_valid():
+
+    def move(order: Substitution, form: PeriodDaysForm) -> object:
         starts_at, ends_at = form.period()
-        try:
-            actions.change_substitution_period(
-                request.user, order, starts_at=starts_at, ends_at=ends_at
-            )
-        except PermissionDenied as exc:
-            return _refused(request, order, exc)
-        except ValidationError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, _("The period is changed; the rights follow it."))
-            return redirect("access:substitution_detail", pk=order.pk)
-    return _detail(request, order, period_form=form)
+        return actions.change_substitution_period(
+            request.user, order, starts_at=starts_at, ends_at=ends_at
+        )
+
+    done = _("The period is changed; the rights follow it.")
+    return _order_button(request, pk, PeriodDaysForm, "period", move, done)
 
 
 def _refused(request: HttpRequest, order: Substitution, exc: PermissionDenied) -> HttpResponse:
